@@ -1,0 +1,207 @@
+"""`embedrank ingest` and `embedrank search`: argument parsing and human/JSON output over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_COLLECTION = "embedrank"
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `ingest` and `search`; each sets `func(args) -> int`. Imports stay lazy so the
+    main CLI works without the qdrant extra installed."""
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="chunk, embed and store files (.md .txt .html .pdf .jsonl) in a Qdrant collection",
+        description="Walk files and folders, embed their chunks through the running service and upsert "
+        "them into Qdrant. Unchanged files are skipped; changed files replace their chunks.",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files and/or folders to ingest")
+    _common(ingest)
+    ingest.add_argument(
+        "--layout",
+        choices=["openwebui", "n8n", "langchain"],
+        default="openwebui",
+        help="payload keys: text / content / page_content, plus metadata{...} (default: openwebui)",
+    )
+    ingest.add_argument("--chunk-tokens", type=int, default=200, help="chunk size in tokens (default 200)")
+    ingest.add_argument("--overlap", type=int, default=30, help="overlap between chunks in tokens (default 30)")
+    ingest.add_argument("--batch-size", type=int, default=32, help="texts per /embed request (default 32)")
+    ingest.add_argument("--jsonl-field", default="text", help="JSONL field holding the text (default 'text')")
+    ingest.add_argument("--force", action="store_true", help="re-embed files even when unchanged")
+    ingest.add_argument(
+        "--prune", action="store_true", help="delete chunks of files that are gone from the given folders"
+    )
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.set_defaults(func=run_ingest)
+
+    search = subparsers.add_parser(
+        "search",
+        help="ask a question against an ingested collection (vector search + rerank)",
+        description="Embed the question as a query, fetch candidates from Qdrant, rerank them via /rerank.",
+    )
+    search.add_argument("query", help="the question")
+    _common(search)
+    search.add_argument("--top-k", type=int, default=5, help="results to show (default 5)")
+    search.add_argument(
+        "--rerank", action=argparse.BooleanOptionalAction, default=True, help="rerank candidates (default on)"
+    )
+    search.add_argument("--candidates", type=int, default=50, help="candidates fetched for reranking (50)")
+    search.add_argument("--snippet-chars", type=int, default=100, help="snippet width in the table (100)")
+    search.add_argument("--json", action="store_true", help="print results as JSON")
+    search.set_defaults(func=run_search)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--collection", default=env("EMBEDRANK_COLLECTION", DEFAULT_COLLECTION), help="collection name")
+    parser.add_argument(
+        "--service-url",
+        default=env("EMBEDRANK_SERVICE_URL", "http://localhost:9000"),
+        help="embedrank service (default http://localhost:9000, env EMBEDRANK_SERVICE_URL)",
+    )
+    parser.add_argument("--api-key", default=env("EMBEDRANK_API_KEY"), help="service API key (env EMBEDRANK_API_KEY)")
+    parser.add_argument("--qdrant-path", default="./qdrant_data", help="embedded Qdrant folder (default ./qdrant_data)")
+    parser.add_argument(
+        "--qdrant-url", default=env("QDRANT_URL"), help="Qdrant server/cluster URL instead of --qdrant-path"
+    )
+    parser.add_argument("--qdrant-api-key", default=env("QDRANT_API_KEY"), help="Qdrant API key")
+    parser.add_argument("--vector-name", default=None, help="named vector to use (default: unnamed)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def _target(args: argparse.Namespace) -> Any:
+    from integrations.qdrant.store import QdrantTarget
+
+    return QdrantTarget(
+        path=None if args.qdrant_url else args.qdrant_path,
+        url=args.qdrant_url,
+        api_key=args.qdrant_api_key,
+        vector_name=args.vector_name,
+    )
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from integrations.qdrant.ingest import ingest_paths
+    from integrations.qdrant.service_client import ServiceError
+    from integrations.qdrant.store import StoreError
+
+    try:
+        report = ingest_paths(
+            args.paths,
+            args.collection,
+            service_url=args.service_url,
+            api_key=args.api_key,
+            qdrant=_target(args),
+            layout=args.layout,
+            chunk_tokens=args.chunk_tokens,
+            overlap_tokens=args.overlap,
+            batch_size=args.batch_size,
+            jsonl_field=args.jsonl_field,
+            force=args.force,
+            prune=args.prune,
+            progress=not args.no_progress and not args.json and sys.stderr.isatty(),
+        )
+    except (ServiceError, StoreError, ValueError) as exc:
+        return _fail(exc)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    print(
+        f"Collection {report.collection!r} ({report.target}): {report.files_seen} files seen, "
+        f"{report.files_ingested} ingested, {report.files_unchanged} unchanged, {len(report.skipped)} skipped"
+    )
+    print(
+        f"  chunks: {report.chunks_written} written, {report.chunks_deleted} deleted"
+        f" ({report.chunks_per_second:.1f} chunks/s over {report.seconds:.1f} s)"
+        + (f"; {report.sources_pruned} removed files pruned" if report.sources_pruned else "")
+    )
+    for path, reason in report.skipped:
+        print(f"  skipped {_short(path)}: {reason}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from integrations.qdrant.searcher import search
+    from integrations.qdrant.service_client import ServiceError
+    from integrations.qdrant.store import StoreError
+
+    try:
+        result = search(
+            args.query,
+            args.collection,
+            top_k=args.top_k,
+            rerank=args.rerank,
+            candidates=args.candidates,
+            service_url=args.service_url,
+            api_key=args.api_key,
+            qdrant=_target(args),
+        )
+    except (ServiceError, StoreError, ValueError) as exc:
+        return _fail(exc)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    print(
+        f"{len(result.hits)} of {result.candidates} candidates from {result.collection!r}, "
+        f"ranked by {result.method} ({result.seconds * 1000:.0f} ms)"
+    )
+    rows = [
+        [
+            str(hit.rank),
+            f"{hit.score:.3f}",
+            _short(hit.source) + (f" p.{hit.page}" if hit.page is not None else ""),
+            _snippet(hit.text, args.snippet_chars),
+        ]
+        for hit in result.hits
+    ]
+    print(_table(["#", "score", "source", "snippet"], rows))
+    return 0
+
+
+def _short(path: str) -> str:
+    """Paths under the working folder print relative; others as given."""
+    try:
+        return Path(path).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path
+
+
+def _snippet(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry: `python -m integrations.qdrant.cli ingest|search ...`."""
+    parser = argparse.ArgumentParser(prog="embedrank", description="Qdrant ingest and search helper")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
