@@ -1,0 +1,90 @@
+"""Body-shape dispatch: one path (e.g. /embed) serves several dialects, chosen by the body's keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from service.api.errors import set_dialect
+from service.errors import InvalidInput
+
+T = TypeVar("T")
+Handler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
+
+
+@dataclass
+class Shape:
+    dialect: str
+    key: str  # the key that identifies this dialect's body
+    handler: Handler
+    schema: type[BaseModel]
+
+
+@dataclass
+class ShapeDispatcher:
+    """Routes a JSON object body to the dialect whose identifying key it carries."""
+
+    path: str
+    shapes: list[Shape] = field(default_factory=list)
+
+    def register(self, dialect: str, key: str, schema: type[BaseModel], handler: Handler) -> None:
+        self.shapes.append(Shape(dialect, key, handler, schema))
+
+    def openapi(self) -> dict[str, Any]:
+        """A requestBody listing every dialect's schema, for /docs and schema-driven tools."""
+        schemas = [shape.schema.model_json_schema(ref_template="#/components/schemas/{model}") for shape in self.shapes]
+        return {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"oneOf": schemas}}},
+            }
+        }
+
+    async def __call__(self, request: Request) -> Response:
+        body = await read_json(request)
+        matches = [shape for shape in self.shapes if isinstance(body, dict) and shape.key in body]
+        if len(matches) != 1:
+            set_dialect(request, matches[0].dialect if matches else self.shapes[0].dialect)
+            expected = "; ".join(f"{s.dialect}: {sorted(s.schema.model_fields)}" for s in self.shapes)
+            problem = "mixes keys of several dialects" if matches else "matches no dialect"
+            raise InvalidInput(
+                f"the body of {self.path} {problem}. Send a JSON object with the keys of one: {expected}"
+            )
+        shape = matches[0]
+        set_dialect(request, shape.dialect)
+        return await shape.handler(request, body)
+
+
+async def read_json(request: Request) -> Any:
+    """The parsed body; malformed JSON is a 422 with a readable message, not a 500."""
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the request body is not valid JSON: {exc}") from exc
+
+
+async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it (and so dropping its queued items) if the client goes away."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watcher.cancel()
+    return task.result()
+
+
+async def _wait_disconnect(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

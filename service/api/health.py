@@ -1,0 +1,38 @@
+"""Cheap status routes: /health (what is loaded, counters) and /ready (503 until warmed up)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from service import __version__
+from service.api.responses import FastJSONResponse
+from service.api.state import engine_of
+from service.schemas.native import HealthResponse
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/health", response_model=HealthResponse, summary="What is loaded; no inference")
+async def health(request: Request) -> Response:
+    engine = engine_of(request)
+    info = engine.info
+    content = {
+        "status": "ok",
+        "model": info.name,
+        "backend": info.backend,
+        "device": info.device,
+        "dim": info.dim,
+        "max_tokens": info.max_tokens,
+        "dtype": info.dtype,
+        "family": info.family.name,
+        "cross_encoder": engine.scorer.info.name if engine.scorer else None,
+        "version": __version__,
+        "stats": engine.stats(),
+    }
+    return FastJSONResponse(content)
+
+
+@router.get("/ready", summary="200 once the model is loaded and warmed up, else 503")
+async def ready(request: Request) -> Response:
+    engine_of(request)
+    return FastJSONResponse({"status": "ready"})

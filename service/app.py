@@ -1,0 +1,82 @@
+"""The app factory: settings → FastAPI app whose lifespan loads one Engine; `app` for uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.api import health, native
+from service.api.errors import install_error_handlers
+from service.api.responses import FastJSONResponse
+from service.backends.registry import load_encoder, load_scorer
+from service.backends.selection import choose_backend
+from service.config import Settings
+from service.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Load the embedding model (and reranker) once; blocking, so call it off the event loop."""
+    backend, why = choose_backend(settings)
+    logger.info("backend %s: %s", backend, why)
+    started = time.perf_counter()
+    encoder = load_encoder(backend, settings)
+    scorer = load_scorer(backend, settings)
+    engine = Engine(encoder, scorer, settings)
+    engine.load_seconds = time.perf_counter() - started
+    return engine
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready-to-serve app; the model loads in the lifespan, exactly once per process."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = await asyncio.to_thread(build_engine, settings)
+        await engine.start()
+        app.state.engine = engine
+        logger.info(
+            "ready: %s on %s/%s in %.1fs", engine.info.name, engine.info.backend, engine.info.device,
+            engine.load_seconds,
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            await engine.stop()
+
+    app = FastAPI(
+        title="embedrank",
+        version=__version__,
+        description="Local-first embeddings and reranking: one model, the native, OpenAI, Cohere/Jina and TEI APIs.",
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(native.router)
+    return app
+
+
+def _app_from_env() -> FastAPI:
+    from service.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn service.app:app` reads settings at import time of `app` only, not of this module,
+    # so tests can import create_app without building a second app.
+    if name == "app":
+        return _app_from_env()
+    raise AttributeError(name)

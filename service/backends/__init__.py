@@ -1,0 +1,1 @@
+"""Inference backends (torch, mlx, onnx), each behind the contracts in `base`."""

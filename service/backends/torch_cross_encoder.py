@@ -1,0 +1,84 @@
+"""Torch reranker backend: a sentence-transformers CrossEncoder returning raw relevance logits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.backends.base import ScorerInfo, TokenIds
+from service.backends.torch_common import resolve_device, resolve_dtype
+from service.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class TorchCrossEncoder:
+    """BERT-style cross-encoder: one forward pass over `[CLS] query [SEP] passage [SEP]`."""
+
+    def __init__(self, name_or_path: str, settings: Settings) -> None:
+        import torch
+        from sentence_transformers import CrossEncoder
+
+        self._torch = torch
+        device = resolve_device(settings.device)
+        dtype = resolve_dtype(settings.torch_dtype, device)
+        model = CrossEncoder(name_or_path, device=device, model_kwargs={"dtype": dtype})
+        model.eval()
+        if model.num_labels not in (1, 2):
+            raise RuntimeError(
+                f"{name_or_path!r} has {model.num_labels} output labels; a reranker needs 1 (or 2: no/yes)"
+            )
+        self._model = model
+        self._two_labels = model.num_labels == 2
+        self._device = device
+        self.tokenizer = model.tokenizer
+        self._sep_id = self.tokenizer.sep_token_id
+        max_tokens = int(model.get_max_seq_length() or 512)
+        if settings.max_seq_length:
+            max_tokens = min(max_tokens, settings.max_seq_length)
+        self.info = ScorerInfo(
+            name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind="cross-encoder"
+        )
+        logger.info("loaded cross-encoder %s on %s (max_tokens=%d)", name_or_path, device, max_tokens)
+
+    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[TokenIds]:
+        queries = [q for q, _ in pairs]
+        passages = [p for _, p in pairs]
+        encoded = self.tokenizer(queries, passages, truncation="longest_first", max_length=self.info.max_tokens)
+        ids: list[TokenIds] = encoded["input_ids"]
+        return ids
+
+    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+        torch = self._torch
+        padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
+        features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            features["token_type_ids"] = self._segment_ids(features["input_ids"], features["attention_mask"])
+        with torch.inference_mode():
+            for module in self._model:
+                features = module(features)
+        logits = features["scores"].float()
+        if self._two_labels:
+            logits = logits[:, 1] - logits[:, 0]  # log-odds of "relevant": sigmoid gives softmax p
+        scores: NDArray[np.float32] = logits.reshape(-1).cpu().numpy()
+        return scores
+
+    def _segment_ids(self, input_ids: Any, attention_mask: Any) -> Any:
+        """BERT segment ids rebuilt from the ids: 1 for every real token after the first [SEP].
+
+        Batches carry only token ids (they are cut and cached as such), and the segment boundary
+        is recoverable from them exactly.
+        """
+        is_sep = (input_ids == self._sep_id).long()
+        seen_sep_before = (is_sep.cumsum(dim=1) - is_sep) >= 1
+        return (seen_sep_before & attention_mask.bool()).long()
+
+
+def load_scorer(settings: Settings) -> TorchCrossEncoder:
+    """Registry factory for CROSS_ENCODER_MODEL."""
+    assert settings.cross_encoder_model, "load_scorer needs CROSS_ENCODER_MODEL"
+    return TorchCrossEncoder(settings.cross_encoder_model, settings)

@@ -1,0 +1,133 @@
+"""Torch embedding backend on sentence-transformers: tokenise, pad, forward, pool (no normalisation)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.backends.base import ModelInfo, TokenIds
+from service.backends.torch_common import (
+    default_model_path,
+    has_sentence_transformers_config,
+    model_type_of,
+    resolve_device,
+    resolve_dtype,
+    set_threads,
+)
+from service.config import Settings
+from service.families import Family, family_for
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+logger = logging.getLogger(__name__)
+
+# Tokenizers of some models report a "no limit" sentinel (~1e30) as their maximum length.
+_NO_LIMIT = 1_000_000
+
+
+class TorchEncoder:
+    """A sentence-transformers model run module by module, stopping before any Normalize layer.
+
+    Normalisation and Matryoshka cuts live in the engine, so `normalize: false` can return the
+    model's real pooled vector.
+    """
+
+    def __init__(self, name_or_path: str, settings: Settings, display_name: str | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import Normalize
+
+        set_threads(settings.num_threads)
+        self._torch = torch
+        device = resolve_device(settings.device)
+        dtype = resolve_dtype(settings.torch_dtype, device)
+        family = family_for(model_type_of(name_or_path))
+        model_kwargs: dict[str, Any] = {"dtype": dtype}
+        if family.pooling and not has_sentence_transformers_config(name_or_path):
+            # A bare Hugging Face decoder folder: sentence-transformers would default to mean
+            # pooling, which is wrong for last-token embedders such as Qwen3-Embedding.
+            model = self._assemble(name_or_path, family, device, model_kwargs)
+        else:
+            model = SentenceTransformer(name_or_path, device=device, model_kwargs=model_kwargs)
+        model.eval()
+        self._modules = [module for module in model if not isinstance(module, Normalize)]
+        self._device = device
+        self.tokenizer = model.tokenizer
+        if family.padding_side:
+            self.tokenizer.padding_side = family.padding_side
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._eos_id: int | None = self.tokenizer.eos_token_id
+        self._append_eos = family.append_eos and not self._tokenizer_appends_eos()
+        max_tokens = self._max_tokens(model, settings.max_seq_length)
+        dim = model.get_embedding_dimension()
+        if dim is None:
+            raise RuntimeError(f"{name_or_path!r} does not declare its embedding dimension")
+        self.info = ModelInfo(
+            name=display_name or name_or_path,
+            dim=int(dim),
+            max_tokens=max_tokens,
+            backend="torch",
+            device=device,
+            family=family,
+            prompts={k: v for k, v in (model.prompts or {}).items() if v},
+            dtype=str(dtype).removeprefix("torch."),
+        )
+        logger.info(
+            "loaded %s on %s (%s): family=%s dim=%d max_tokens=%d append_eos=%s",
+            name_or_path, device, self.info.dtype, family.name, dim, max_tokens, self._append_eos,
+        )  # fmt: skip
+
+    @staticmethod
+    def _assemble(name_or_path: str, family: Family, device: str, model_kwargs: dict[str, Any]) -> Any:
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+        transformer = Transformer(name_or_path, model_kwargs=model_kwargs)
+        pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode=family.pooling)
+        return SentenceTransformer(modules=[transformer, pooling], device=device)
+
+    def _tokenizer_appends_eos(self) -> bool:
+        ids: list[int] = self.tokenizer("a")["input_ids"]
+        return bool(ids) and ids[-1] == self._eos_id
+
+    def _max_tokens(self, model: Any, override: int | None) -> int:
+        candidates = [model.get_max_seq_length(), getattr(self.tokenizer, "model_max_length", None)]
+        config = getattr(model[0], "config", None) or getattr(model[0].model, "config", None)
+        candidates.append(getattr(config, "max_position_embeddings", None))
+        limit = min(int(c) for c in candidates if c and 0 < int(c) < _NO_LIMIT)
+        return min(limit, override) if override else limit
+
+    def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
+        ids: list[TokenIds] = self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
+        if self._append_eos:
+            ids = [[*row, self._eos_id] for row in ids]  # type: ignore[list-item]
+        return ids
+
+    def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
+        room = self.info.max_tokens - (1 if self._append_eos else 0)
+        ids: list[TokenIds] = self.tokenizer(list(texts), truncation=True, max_length=room)["input_ids"]
+        if self._append_eos:
+            ids = [[*row, self._eos_id] for row in ids]  # type: ignore[list-item]
+        return ids
+
+    def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+        torch = self._torch
+        padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
+        features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
+        with torch.inference_mode():
+            for module in self._modules:
+                features = module(features)
+        vectors: NDArray[np.float32] = features["sentence_embedding"].float().cpu().numpy()
+        return vectors
+
+
+def load_encoder(settings: Settings) -> TorchEncoder:
+    """Registry factory: the configured model, or the embedded MiniLM when MODEL_NAME is unset."""
+    if settings.model_name:
+        return TorchEncoder(settings.model_name, settings)
+    return TorchEncoder(default_model_path(), settings, display_name=DEFAULT_MODEL_NAME)

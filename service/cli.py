@@ -1,0 +1,74 @@
+"""The `embedrank` command: `serve` runs the API; `ingest`/`search` come from the Qdrant helper."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from service import __version__
+
+logger = logging.getLogger(__name__)
+
+# flag → Settings field; unset flags fall back to the environment / .env / defaults.
+SERVE_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "--host": ("host", {"help": "bind address (default 127.0.0.1; 0.0.0.0 for the LAN)"}),
+    "--port": ("port", {"type": int, "help": "TCP port (default 9000)"}),
+    "--backend": ("backend", {"choices": ["auto", "torch", "mlx", "onnx"], "help": "inference backend"}),
+    "--model": ("model_name", {"help": "embedding model: hub id or local folder (default: embedded MiniLM)"}),
+    "--mlx-model-path": ("mlx_model_path", {"help": "MLX-format weights for --backend mlx"}),
+    "--cross-encoder": ("cross_encoder_model", {"help": "reranker model: hub id or local folder"}),
+    "--device": ("device", {"choices": ["auto", "cpu", "cuda", "mps"], "help": "torch device"}),
+    "--max-seq-length": ("max_seq_length", {"type": int, "help": "cap on tokens per input"}),
+    "--log-level": ("log_level", {"help": "debug, info, warning, error"}),
+}
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from service.app import create_app
+    from service.config import Settings
+    from service.logs import configure_logging
+    from service.server import serve
+
+    overrides = {field: getattr(args, field) for field, _ in SERVE_FLAGS.values() if getattr(args, field) is not None}
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    serve(create_app(settings), settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="embedrank", description="Local-first embedding + reranking server.")
+    parser.add_argument("--version", action="version", version=f"embedrank {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API (settings: flags, then env / .env)")
+    for flag, (field, options) in SERVE_FLAGS.items():
+        serve.add_argument(flag, dest=field, default=None, **options)
+    serve.set_defaults(func=_serve)
+    try:
+        from integrations.qdrant.cli import add_subcommands
+    except ImportError as exc:  # the qdrant extra is optional
+        logger.debug("ingest/search unavailable: %s", exc)
+        for name in ("ingest", "search"):
+            missing = commands.add_parser(name, help=f"{name} with Qdrant (needs: pip install 'embedrank[qdrant]')")
+            missing.set_defaults(func=_needs_qdrant_extra)
+    else:
+        add_subcommands(commands)
+    return parser
+
+
+def _needs_qdrant_extra(args: argparse.Namespace) -> int:
+    print("this command needs the Qdrant helper: pip install 'embedrank[qdrant]'", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

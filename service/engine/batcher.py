@@ -1,0 +1,205 @@
+"""Dynamic batching: items from all concurrent requests, sorted by length, cut under a token budget."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.backends.base import TokenIds
+from service.engine.results import Timings
+from service.errors import NotReady, Overloaded, ServiceError
+
+logger = logging.getLogger(__name__)
+
+RunBatch = Callable[[Sequence[TokenIds]], NDArray[np.float32]]
+
+# A round that ended this recently means the model is busy: waiting a little for company then
+# costs nothing and fills the next batch. An idle server dispatches at once.
+_BUSY_WINDOW_S = 0.05
+
+
+@dataclass
+class BatchLimits:
+    """How batches are cut and how much may wait."""
+
+    max_batch_tokens: int
+    max_batch_items: int
+    wait_s: float
+    max_queue_tokens: int
+
+
+@dataclass(eq=False)
+class _Item:
+    ids: TokenIds
+    future: asyncio.Future[NDArray[np.float32]]
+    enqueued: float = field(default_factory=time.perf_counter)
+    started: float = 0.0
+    finished: float = 0.0
+
+
+@dataclass
+class BatcherStats:
+    """Counters for /health, the console and metrics."""
+
+    batches: int = 0
+    items: int = 0
+    padded_tokens: int = 0
+    real_tokens: int = 0
+    dropped_items: int = 0
+    rejected_requests: int = 0
+    failures: int = 0
+
+
+def cut_batches(items: Sequence[_Item], limits: BatchLimits) -> list[list[_Item]]:
+    """Sort by length and cut so that (items x longest) stays under the token budget.
+
+    Sorting keeps padding small: a batch holds texts of similar length. An item longer than
+    the whole budget still runs, alone.
+    """
+    ordered = sorted(items, key=lambda item: len(item.ids))
+    batches: list[list[_Item]] = []
+    current: list[_Item] = []
+    for item in ordered:
+        padded_cost = (len(current) + 1) * len(item.ids)
+        if current and (padded_cost > limits.max_batch_tokens or len(current) >= limits.max_batch_items):
+            batches.append(current)
+            current = []
+        current.append(item)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class Batcher:
+    """Collects token-id items from concurrent callers and runs them on one inference executor."""
+
+    def __init__(self, name: str, run: RunBatch, executor: Executor, limits: BatchLimits) -> None:
+        self.name = name
+        self._run = run
+        self._executor = executor
+        self.limits = limits
+        self.stats = BatcherStats()
+        self._pending: list[_Item] = []
+        self._has_work = asyncio.Event()
+        self._queued_tokens = 0
+        self._last_round_end = 0.0
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self._seconds_per_token = 1e-4  # refined from measurements; used for Retry-After
+
+    @property
+    def queued_tokens(self) -> int:
+        return self._queued_tokens
+
+    @property
+    def queued_items(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._collect(), name=f"batcher-{self.name}")
+
+    async def stop(self, drain_timeout_s: float = 30.0) -> None:
+        """Refuse new work, let queued work finish (up to the timeout), then stop the collector."""
+        self._closed = True
+        deadline = time.monotonic() + drain_timeout_s
+        while self._queued_tokens > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for item in self._pending:
+            if not item.future.done():
+                item.future.set_exception(NotReady("the service is shutting down"))
+        self._pending.clear()
+
+    async def submit(self, rows: Sequence[TokenIds]) -> tuple[NDArray[np.float32], Timings]:
+        """Run every row through the model (batched with others); results in the caller's order."""
+        if self._closed:
+            raise NotReady("the service is shutting down")
+        cost = sum(len(ids) for ids in rows)
+        if self._queued_tokens and self._queued_tokens + cost > self.limits.max_queue_tokens:
+            self.stats.rejected_requests += 1
+            wait = max(1.0, self._queued_tokens * self._seconds_per_token)
+            raise Overloaded(
+                f"the {self.name} queue is full ({self._queued_tokens} tokens waiting); retry later",
+                retry_after=round(wait, 1),
+            )
+        loop = asyncio.get_running_loop()
+        items = [_Item(ids=list(ids), future=loop.create_future()) for ids in rows]
+        self._pending.extend(items)
+        self._queued_tokens += cost
+        self._has_work.set()
+        try:
+            results = await asyncio.gather(*(item.future for item in items))
+        except BaseException:
+            for item in items:  # a disconnect or a failure: the collector skips what is left
+                item.future.cancel()
+            raise
+        timings = Timings(
+            queue=max(item.started - item.enqueued for item in items),
+            inference=max(item.finished for item in items) - min(item.started for item in items),
+            compute_tokens=cost,
+        )
+        return (np.stack(results) if results else np.zeros((0, 0), np.float32)), timings
+
+    async def _collect(self) -> None:
+        while True:
+            await self._has_work.wait()
+            busy = time.perf_counter() - self._last_round_end < _BUSY_WINDOW_S
+            if busy and self.limits.wait_s > 0 and len(self._pending) < self.limits.max_batch_items:
+                await asyncio.sleep(self.limits.wait_s)
+            items, self._pending = self._pending, []
+            self._has_work.clear()
+            for batch in cut_batches(items, self.limits):
+                await self._run_batch(batch)
+            self._last_round_end = time.perf_counter()
+
+    async def _run_batch(self, batch: list[_Item]) -> None:
+        live = [item for item in batch if not item.future.done()]
+        dropped = len(batch) - len(live)
+        if dropped:
+            self.stats.dropped_items += dropped
+            self._queued_tokens -= sum(len(item.ids) for item in batch) - sum(len(i.ids) for i in live)
+        if not live:
+            return
+        started = time.perf_counter()
+        for item in live:
+            item.started = started
+        try:
+            outputs = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._run, [item.ids for item in live]
+            )
+        except Exception as exc:  # the backend failed: every caller in this batch hears about it
+            self.stats.failures += 1
+            logger.exception("%s batch of %d failed", self.name, len(live))
+            error = exc if isinstance(exc, ServiceError) else ServiceError("inference failed")
+            for item in live:
+                if not item.future.done():
+                    item.future.set_exception(error)
+            outputs = None
+        finished = time.perf_counter()
+        tokens = sum(len(item.ids) for item in live)
+        self._queued_tokens -= tokens
+        self._record(live, tokens, finished - started)
+        if outputs is None:
+            return
+        for row, item in enumerate(live):
+            item.finished = finished
+            if not item.future.done():
+                item.future.set_result(outputs[row])
+
+    def _record(self, live: list[_Item], tokens: int, seconds: float) -> None:
+        self.stats.batches += 1
+        self.stats.items += len(live)
+        self.stats.real_tokens += tokens
+        self.stats.padded_tokens += len(live) * max(len(item.ids) for item in live)
+        if tokens:
+            # exponential average of time per token: an honest Retry-After estimate
+            self._seconds_per_token = 0.8 * self._seconds_per_token + 0.2 * (seconds / tokens)

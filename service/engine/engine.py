@@ -1,0 +1,243 @@
+"""The Engine facade: embed() and rerank() over one loaded model, batched, cached, post-processed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.backends.base import Encoder, ModelInfo, Scorer, TokenIds
+from service.config import Settings
+from service.engine.batcher import Batcher, BatchLimits
+from service.engine.cache import CachedEmbedding, EmbeddingCache
+from service.engine.postprocess import check_dimensions, check_finite, finish_vectors, l2_normalize
+from service.engine.prompts import InputType, PromptFormatter
+from service.engine.ranking import rank
+from service.engine.results import EmbedResult, RerankResult, Timings
+from service.errors import InputTooLarge, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+RerankMethod = Literal["auto", "bi-encoder", "cross-encoder"]
+
+# Above this many characters, tokenisation moves off the event loop.
+_INLINE_TOKENIZE_CHARS = 20_000
+
+
+class Engine:
+    """Owns the encoder (and optional scorer), their batchers, the cache and the request limits."""
+
+    def __init__(self, encoder: Encoder, scorer: Scorer | None, settings: Settings) -> None:
+        self.encoder = encoder
+        self.scorer = scorer
+        self.settings = settings
+        self.prompts = PromptFormatter(encoder.info, settings.default_instruction)
+        self.cache = EmbeddingCache(settings.embed_cache_size)
+        # One inference thread: the model is one device; two threads would only fight over it.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        limits = BatchLimits(
+            max_batch_tokens=settings.max_batch_tokens,
+            max_batch_items=settings.max_batch_items,
+            wait_s=settings.batch_wait_ms / 1000,
+            max_queue_tokens=settings.max_queue_tokens,
+        )
+        self.embed_batcher = Batcher("embed", encoder.encode, self._executor, limits)
+        self.score_batcher = Batcher("score", scorer.score, self._executor, limits) if scorer else None
+        self.started_at = time.time()
+        self.load_seconds = 0.0
+        self.ready = False
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.encoder.info
+
+    async def start(self) -> None:
+        """Start the batchers and, if configured, run one warm-up pass through every model."""
+        self.embed_batcher.start()
+        if self.score_batcher:
+            self.score_batcher.start()
+        if self.settings.warmup:
+            await self._embed_raw(["warm-up"], truncate=True, use_cache=False)
+            if self.scorer:
+                await self.cross_encoder_scores("warm-up", ["warm-up"])
+        self.ready = True
+
+    async def stop(self, drain_timeout_s: float = 30.0) -> None:
+        """Drain queued work, then release the inference thread."""
+        self.ready = False
+        await self.embed_batcher.stop(drain_timeout_s)
+        if self.score_batcher:
+            await self.score_batcher.stop(drain_timeout_s)
+        self._executor.shutdown(wait=True)
+
+    # ---- embeddings -------------------------------------------------------------------------
+
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        input_type: InputType = "document",
+        instruction: str | None = None,
+        dimensions: int | None = None,
+        normalize: bool = True,
+        truncate: bool = True,
+    ) -> EmbedResult:
+        """Vectors for `texts` in order; queries get the model's instruction prompt."""
+        self._check_items(texts, "texts")
+        check_dimensions(dimensions, self.info.dim)
+        formatted = [self.prompts.format(text, input_type, instruction) for text in texts]
+        result = await self._embed_raw(formatted, truncate=truncate)
+        result.vectors = finish_vectors(result.vectors, dimensions=dimensions, normalize=normalize)
+        return result
+
+    async def embed_token_ids(
+        self, rows: Sequence[Sequence[int]], *, dimensions: int | None = None, normalize: bool = True
+    ) -> EmbedResult:
+        """Vectors for pre-tokenised inputs (OpenAI accepts token ids); ids are used as given."""
+        self._check_items(rows, "input")
+        check_dimensions(dimensions, self.info.dim)
+        for i, row in enumerate(rows):
+            if not row:
+                raise InvalidInput(f"input[{i}] is an empty token list", param="input")
+            if len(row) > self.info.max_tokens:
+                raise InputTooLarge(
+                    f"input[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
+                    param="input",
+                )
+        raw, timings = await self.embed_batcher.submit([list(row) for row in rows])
+        return EmbedResult(
+            vectors=finish_vectors(raw, dimensions=dimensions, normalize=normalize),
+            token_counts=[len(row) for row in rows],
+            timings=timings,
+        )
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts as the model would see them, before truncation."""
+        return [len(ids) for ids in self.encoder.tokenize(texts)]
+
+    async def _embed_raw(self, formatted: Sequence[str], *, truncate: bool, use_cache: bool = True) -> EmbedResult:
+        vectors: list[NDArray[np.float32] | None] = [None] * len(formatted)
+        counts = [0] * len(formatted)
+        misses: list[int] = []
+        for i, text in enumerate(formatted):
+            hit = self.cache.get(text) if use_cache else None
+            if hit is not None and (truncate or hit.tokens_total <= self.info.max_tokens):
+                vectors[i], counts[i] = hit.vector, hit.tokens_used
+            else:
+                misses.append(i)
+        timings = Timings()
+        if misses:
+            miss_texts = [formatted[i] for i in misses]
+            started = time.perf_counter()
+            ids, totals = await self._tokenize(miss_texts, truncate)
+            timings.tokenization = time.perf_counter() - started
+            raw, batch_timings = await self.embed_batcher.submit(ids)
+            check_finite(raw, "embeddings")
+            timings.merge(batch_timings)
+            for row, i in enumerate(misses):
+                vectors[i], counts[i] = raw[row], len(ids[row])
+                if use_cache:
+                    self.cache.put(formatted[i], CachedEmbedding(raw[row], len(ids[row]), totals[row]))
+        stacked = np.stack(vectors) if formatted else np.zeros((0, self.info.dim), np.float32)  # type: ignore[arg-type]
+        return EmbedResult(vectors=stacked, token_counts=counts, timings=timings)
+
+    async def _tokenize(self, texts: Sequence[str], truncate: bool) -> tuple[list[TokenIds], list[int]]:
+        if sum(len(t) for t in texts) > _INLINE_TOKENIZE_CHARS:
+            return await asyncio.to_thread(self._tokenize_sync, texts, truncate)
+        return self._tokenize_sync(texts, truncate)
+
+    def _tokenize_sync(self, texts: Sequence[str], truncate: bool) -> tuple[list[TokenIds], list[int]]:
+        ids = self.encoder.tokenize(texts)
+        totals = [len(row) for row in ids]
+        limit = self.info.max_tokens
+        too_long = [i for i, n in enumerate(totals) if n > limit]
+        if too_long and not truncate:
+            i = too_long[0]
+            raise InputTooLarge(
+                f"input {i} has {totals[i]} tokens; this model takes at most {limit} (send truncate: true to cut it)",
+                param="texts",
+            )
+        if too_long:
+            for i, row in zip(too_long, self.encoder.truncate([texts[i] for i in too_long]), strict=False):
+                ids[i] = row
+        return ids, totals
+
+    # ---- reranking --------------------------------------------------------------------------
+
+    async def rerank(
+        self,
+        query: str,
+        passages: Sequence[str],
+        *,
+        top_k: int | None = None,
+        method: RerankMethod = "auto",
+        instruction: str | None = None,
+    ) -> RerankResult:
+        """Passages ranked for the query, best first (see `ranking.rank` for the two stages)."""
+        self._check_items([query], "query")
+        self._check_items(passages, "passages")
+        if top_k is not None and top_k < 1:
+            raise InvalidInput("top_k must be at least 1", param="top_k")
+        return await rank(self, query, passages, top_k=top_k, method=method, instruction=instruction)
+
+    async def bi_encoder_scores(
+        self, query: str, passages: Sequence[str], instruction: str | None
+    ) -> tuple[NDArray[np.float32], int, Timings]:
+        """Cosine of the query (as a query) with each passage (as a document)."""
+        q = await self._embed_raw([self.prompts.format(query, "query", instruction)], truncate=True)
+        docs = [self.prompts.format(p, "document") for p in passages]
+        d = await self._embed_raw(docs, truncate=True)
+        q.timings.merge(d.timings)
+        cosines = (l2_normalize(d.vectors) @ l2_normalize(q.vectors)[0]).astype(np.float32)
+        return cosines, q.total_tokens + d.total_tokens, q.timings
+
+    async def cross_encoder_scores(
+        self, query: str, passages: Sequence[str]
+    ) -> tuple[NDArray[np.float32], int, Timings]:
+        """Raw reranker logits for (query, passage) pairs."""
+        assert self.scorer is not None and self.score_batcher is not None
+        pairs = [(query, p) for p in passages]
+        started = time.perf_counter()
+        if sum(len(p) for p in passages) > _INLINE_TOKENIZE_CHARS:
+            ids = await asyncio.to_thread(self.scorer.tokenize_pairs, pairs)
+        else:
+            ids = self.scorer.tokenize_pairs(pairs)
+        tokenization = time.perf_counter() - started
+        logits, timings = await self.score_batcher.submit(ids)
+        timings.tokenization = tokenization
+        logits = logits.reshape(-1)
+        check_finite(logits, "reranker scores")
+        return logits, sum(len(row) for row in ids), timings
+
+    # ---- limits and status ------------------------------------------------------------------
+
+    def _check_items(self, items: Sequence[Any], name: str) -> None:
+        if len(items) == 0:
+            raise InvalidInput(f"{name} must not be empty", param=name)
+        if len(items) > self.settings.max_items_per_request:
+            raise InputTooLarge(
+                f"{name} has {len(items)} items; at most {self.settings.max_items_per_request} per request",
+                param=name,
+            )
+        limit = self.settings.max_chars_per_item
+        for i, item in enumerate(items):
+            if isinstance(item, str) and len(item) > limit:
+                raise InputTooLarge(f"{name}[{i}] has {len(item)} characters; at most {limit}", param=name)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for /health and the console."""
+        batchers = [self.embed_batcher] + ([self.score_batcher] if self.score_batcher else [])
+        return {
+            "cache": self.cache.stats(),
+            "batchers": {
+                b.name: {**vars(b.stats), "queued_items": b.queued_items, "queued_tokens": b.queued_tokens}
+                for b in batchers
+            },
+            "uptime_s": round(time.time() - self.started_at, 1),
+        }

@@ -1,0 +1,73 @@
+"""The service's error types and the one table that maps them to HTTP statuses (no web imports)."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error a caller may see; `kind` names it in every dialect's error body."""
+
+    status: int = 500
+    kind: str = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class InvalidInput(ServiceError):
+    """The request is well-formed JSON but asks for something we cannot do."""
+
+    status = 422
+    kind = "invalid_request"
+
+
+class InputTooLarge(ServiceError):
+    """An input or the request as a whole exceeds a configured limit."""
+
+    status = 413
+    kind = "payload_too_large"
+
+
+class Overloaded(ServiceError):
+    """The queue is full; the caller should retry after `retry_after` seconds."""
+
+    status = 429
+    kind = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotReady(ServiceError):
+    """The model is not loaded yet, or the service is shutting down."""
+
+    status = 503
+    kind = "unavailable"
+
+
+class FeatureUnavailable(ServiceError):
+    """A feature needs something this deployment does not have (a cross-encoder, an extra)."""
+
+    status = 400
+    kind = "unsupported"
+
+
+class ModelOutputError(ServiceError):
+    """The model produced unusable numbers (NaN/Inf); nothing is returned instead of a bad vector."""
+
+    status = 500
+    kind = "model_error"
+
+
+class MissingExtra(RuntimeError):
+    """Raised at start-up when an optional dependency is needed but not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed: pip install 'embedrank[{extra}]'")
+
+
+def status_of(error: ServiceError) -> int:
+    """The HTTP status for an error; the classes above are the single table."""
+    return error.status

@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny offline models, the real MiniLM, and apps run with their lifespan."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.config import Settings
+from tests.tiny_models import build_bert_cross_encoder, build_qwen3_embedding, build_qwen3_reranker
+
+
+@pytest.fixture(scope="session")
+def qwen3_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny Qwen3 embedding model whose tokenizer appends EOS itself (like the official one)."""
+    return build_qwen3_embedding(tmp_path_factory.mktemp("qwen3-emb"))
+
+
+@pytest.fixture(scope="session")
+def qwen3_bare_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Same weights, tokenizer WITHOUT an EOS post-processor: the backend must append EOS."""
+    return build_qwen3_embedding(tmp_path_factory.mktemp("qwen3-bare"), append_eos=False)
+
+
+@pytest.fixture(scope="session")
+def cross_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bert_cross_encoder(tmp_path_factory.mktemp("bert-ce"))
+
+
+@pytest.fixture(scope="session")
+def qwen3_reranker_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_qwen3_reranker(tmp_path_factory.mktemp("qwen3-rr"))
+
+
+AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="session")
+def app_client() -> AppClient:
+    """`async with app_client(MODEL_NAME=...) as client:` runs the real app, lifespan included."""
+
+    @asynccontextmanager
+    async def open_client(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        settings = Settings(**{k.lower(): v for k, v in overrides.items()})
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://embedrank.test") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+
+    return open_client
+
+
+@pytest.fixture(scope="session")
+async def minilm(app_client: AppClient) -> AsyncIterator[httpx.AsyncClient]:
+    """One app on the embedded MiniLM, shared by API tests that do not change settings."""
+    async with app_client() as client:
+        yield client

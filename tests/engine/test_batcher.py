@@ -1,0 +1,158 @@
+"""Batcher: order kept, token budget respected, overload → 429, disconnects dropped, shutdown drains."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from service.backends.base import TokenIds
+from service.backends.torch_encoder import load_encoder
+from service.config import Settings
+from service.engine.batcher import Batcher, BatchLimits
+from service.errors import NotReady, Overloaded
+
+
+class Recorder:
+    """A deterministic model: row i → [sum(ids), len(ids)]; remembers every batch it saw."""
+
+    def __init__(self, delay_s: float = 0.0, gate: threading.Event | None = None) -> None:
+        self.batches: list[list[int]] = []
+        self.delay_s = delay_s
+        self.gate = gate
+
+    def __call__(self, batch: Sequence[TokenIds]) -> np.ndarray:
+        if self.gate is not None:
+            self.gate.wait(5)
+        if self.delay_s:
+            threading.Event().wait(self.delay_s)
+        self.batches.append([len(ids) for ids in batch])
+        return np.array([[sum(ids), len(ids)] for ids in batch], dtype=np.float32)
+
+
+def limits(**overrides: float) -> BatchLimits:
+    values = {"max_batch_tokens": 64, "max_batch_items": 8, "wait_s": 0.002, "max_queue_tokens": 10_000}
+    values.update(overrides)
+    return BatchLimits(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def executor() -> ThreadPoolExecutor:
+    pool = ThreadPoolExecutor(max_workers=1)
+    yield pool
+    pool.shutdown()
+
+
+async def test_concurrent_callers_get_their_own_rows_in_order(executor: ThreadPoolExecutor) -> None:
+    model = Recorder(delay_s=0.002)
+    batcher = Batcher("t", model, executor, limits())
+    batcher.start()
+    rng = random.Random(7)
+    requests = [[[rng.randint(1, 9)] * rng.randint(1, 30) for _ in range(rng.randint(1, 6))] for _ in range(40)]
+    results = await asyncio.gather(*(batcher.submit(rows) for rows in requests))
+    for rows, (out, timings) in zip(requests, results, strict=True):
+        np.testing.assert_array_equal(out, [[sum(r), len(r)] for r in rows])
+        assert timings.compute_tokens == sum(len(r) for r in rows)
+    for batch in model.batches:
+        assert len(batch) <= 8
+        assert len(batch) == 1 or len(batch) * max(batch) <= 64, f"budget exceeded: {batch}"
+    assert len(model.batches) < sum(len(r) for r in requests), "items from several requests share batches"
+    await batcher.stop()
+
+
+async def test_batches_are_sorted_by_length(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    model = Recorder(gate=gate)
+    batcher = Batcher("t", model, executor, limits(max_batch_tokens=1000, max_batch_items=3))
+    batcher.start()
+    first = asyncio.ensure_future(batcher.submit([[1]]))  # occupies the worker
+    await asyncio.sleep(0.02)
+    rest = asyncio.ensure_future(batcher.submit([[1] * n for n in (9, 2, 7, 1, 8, 3)]))
+    await asyncio.sleep(0.02)
+    gate.set()
+    await first
+    out, _ = await rest
+    assert [int(x) for x in out[:, 1]] == [9, 2, 7, 1, 8, 3]
+    assert model.batches[1:] == [[1, 2, 3], [7, 8, 9]]
+    await batcher.stop()
+
+
+async def test_overload_fails_fast_with_retry_after(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    batcher = Batcher("t", Recorder(gate=gate), executor, limits(max_queue_tokens=20))
+    batcher.start()
+    held = asyncio.ensure_future(batcher.submit([[1] * 15]))
+    await asyncio.sleep(0.01)
+    with pytest.raises(Overloaded) as info:
+        await batcher.submit([[1] * 10])
+    assert info.value.retry_after >= 1 and batcher.stats.rejected_requests == 1
+    gate.set()
+    await held
+    out, _ = await batcher.submit([[1] * 10])  # room again once the queue drained
+    assert out.shape == (1, 2)
+    await batcher.stop()
+
+
+async def test_cancelled_request_items_are_dropped(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    model = Recorder(gate=gate)
+    batcher = Batcher("t", model, executor, limits())
+    batcher.start()
+    busy = asyncio.ensure_future(batcher.submit([[5]]))
+    await asyncio.sleep(0.01)
+    gone = asyncio.ensure_future(batcher.submit([[7, 7], [7, 7, 7]]))  # a client that disconnects
+    await asyncio.sleep(0.01)
+    gone.cancel()
+    gate.set()
+    await busy
+    out, _ = await batcher.submit([[2]])
+    assert out[0, 0] == 2
+    assert batcher.stats.dropped_items == 2 and batcher.queued_tokens == 0
+    assert all(7 not in batch for batch in model.batches[1:] if batch == [2, 3])
+    await batcher.stop()
+
+
+async def test_stop_drains_queued_work_then_refuses(executor: ThreadPoolExecutor) -> None:
+    batcher = Batcher("t", Recorder(delay_s=0.05), executor, limits())
+    batcher.start()
+    pending = [asyncio.ensure_future(batcher.submit([[i] * 3])) for i in range(1, 5)]
+    await asyncio.sleep(0.005)
+    await batcher.stop(drain_timeout_s=5)
+    outs = [(await p)[0] for p in pending]
+    assert [float(o[0, 0]) for o in outs] == [3.0, 6.0, 9.0, 12.0]
+    with pytest.raises(NotReady):
+        await batcher.submit([[1]])
+
+
+async def test_real_model_batched_equals_one_by_one(executor: ThreadPoolExecutor) -> None:
+    encoder = load_encoder(Settings())
+    batcher = Batcher("embed", encoder.encode, executor, limits(max_batch_tokens=2048, max_batch_items=16))
+    batcher.start()
+    rng = random.Random(3)
+    words = [
+        "vector",
+        "search",
+        "rerank",
+        "local",
+        "model",
+        "qdrant",
+        "embedding",
+        "passage",
+        "query",
+        "fast",
+        "server",
+    ]
+    texts = [" ".join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(30)]
+    ids = encoder.tokenize(texts)
+    chunks = [ids[i : i + 4] for i in range(0, len(ids), 4)]
+    results = await asyncio.gather(*(batcher.submit(chunk) for chunk in chunks))
+    batched = np.concatenate([out for out, _ in results])
+    single = np.concatenate([encoder.encode([row]) for row in ids])
+    np.testing.assert_allclose(batched, single, atol=2e-5)
+    assert batcher.stats.batches < len(texts)
+    await batcher.stop()
