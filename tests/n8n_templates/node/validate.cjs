@@ -104,6 +104,18 @@ function checkNode(node, nodeTypes, errors) {
 	}
 }
 
+// n8n runs a Code node's JavaScript as the body of an async function; compile it the same way.
+const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
+
+function checkCode(node, errors) {
+	if (node.type !== 'n8n-nodes-base.code' || (node.parameters.language || 'javaScript') !== 'javaScript') return;
+	try {
+		new AsyncFunction('$input', '$', '$json', '$workflow', node.parameters.jsCode || '');
+	} catch (error) {
+		errors.push(`${node.name}: JavaScript does not compile: ${error.message}`);
+	}
+}
+
 function checkConnections(workflow, data, nodeTypes, errors) {
 	const byName = Object.fromEntries(data.nodes.map((n) => [n.name, n]));
 	const incoming = {};
@@ -164,7 +176,10 @@ function validateFile(file, nodeTypes) {
 	const parsed = INodesSchema.safeParse(data.nodes);
 	if (!parsed.success) errors.push(`nodes do not match n8n's INodesSchema: ${parsed.error.message}`);
 	if ((data.settings || {}).executionOrder !== 'v1') errors.push('settings.executionOrder must be "v1"');
-	for (const node of data.nodes || []) checkNode(node, nodeTypes, errors);
+	for (const node of data.nodes || []) {
+		checkNode(node, nodeTypes, errors);
+		checkCode(node, errors);
+	}
 	let workflow;
 	try {
 		// The constructor resolves every node's parameters against its type, as n8n does on load.
