@@ -135,26 +135,43 @@ def test_agent_tool_calls_this_workflows_rerank_branch() -> None:
     assert rerank["parameters"]["url"] == f"{EMBEDRANK}/v1/rerank"
 
 
-def referenced_paths() -> set[str]:
-    """Every path of ours a template calls: explicit URLs, plus what the OpenAI nodes call under /v1."""
-    paths: set[str] = set()
+def referenced_endpoints() -> set[tuple[str, str]]:
+    """(method, path) of each call a template makes to us: HTTP Request nodes and the OpenAI nodes."""
+    calls: set[tuple[str, str]] = set()
     for path in TEMPLATES:
         workflow = load(path)
-        for text in strings(workflow):
-            paths.update(re.findall(re.escape(EMBEDRANK) + r"(/[A-Za-z0-9_/.-]*[A-Za-z0-9_])", text))
+        for node in by_type(workflow, "n8n-nodes-base.httpRequest"):
+            url = node["parameters"]["url"]
+            if url.startswith(EMBEDRANK):
+                calls.add((node["parameters"].get("method", "GET"), url.removeprefix(EMBEDRANK)))
         if by_type(workflow, LC + "embeddingsOpenAi"):
-            paths.update({"/v1/embeddings", "/v1/models"})  # the credential test calls GET {base}/models
-    return {p for p in paths if p != "/v1"}
+            # The node posts to {base}/embeddings; n8n tests the credential with GET {base}/models.
+            calls.update({("POST", "/v1/embeddings"), ("GET", "/v1/models")})
+    mentioned = set(re.findall(re.escape(EMBEDRANK) + r"(/[\w/.-]*\w)", json.dumps(load_all())))
+    assert mentioned <= {p for _, p in calls} | {"/v1"}, mentioned
+    return calls
 
 
-def test_every_path_we_reference_is_a_route_of_the_app() -> None:
+def load_all() -> list[dict[str, Any]]:
+    return [load(p) for p in TEMPLATES]
+
+
+def test_every_endpoint_we_call_is_served_by_the_app() -> None:
+    from starlette.routing import Match
+
     from service.app import create_app
 
-    routes = {getattr(route, "path", None) for route in create_app().routes}
-    wanted = referenced_paths()
-    assert "/v1/rerank" in wanted
-    missing = sorted(wanted - routes)
-    assert not missing, f"n8n templates call paths service.app does not serve: {missing}"
+    app = create_app()
+
+    def served(method: str, path: str) -> bool:
+        # Starlette's own matching, so it holds however FastAPI nests included routers.
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+    wanted = referenced_endpoints()
+    assert ("POST", "/v1/rerank") in wanted
+    missing = sorted(f"{method} {path}" for method, path in wanted if not served(method, path))
+    assert not missing, f"n8n templates call endpoints service.app does not serve: {missing}"
 
 
 def node_check_ready() -> str | None:
