@@ -54,12 +54,17 @@ def search(
     top_k: int = 5,
     rerank: bool = True,
     candidates: int = 50,
+    use_cross_encoder: bool | None = None,
     service_url: str = DEFAULT_SERVICE_URL,
     api_key: str | None = None,
     qdrant: QdrantTarget | None = None,
     service: EmbedrankClient | None = None,
 ) -> SearchResult:
     """Return the `top_k` best chunks for `query`; reranks `candidates` nearest ones when `rerank`.
+
+    `use_cross_encoder=None` reranks with the service's cross-encoder when it has one and skips
+    /rerank otherwise: a bi-encoder rerank by the same model re-embeds every candidate only to
+    recompute the cosines Qdrant already returned. `False` forces the bi-encoder rerank anyway.
 
     Pass `service` to reuse a client across calls (the console does); the Qdrant client is opened
     and closed per call because local mode locks its folder while open.
@@ -74,6 +79,8 @@ def search(
     svc = service or EmbedrankClient(service_url, api_key)
     try:
         query_vector = svc.embed([query], input_type="query")[0]
+        if rerank and use_cross_encoder is None:
+            rerank = svc.health().cross_encoder is not None
         with store.open_client(qdrant) as client:
             dim = store.collection_dim(client, collection, qdrant.vector_name)
             if dim is None:
@@ -93,9 +100,7 @@ def search(
         method = "vector"
         ranked: list[tuple[int, float]] = [(i, c["vector_score"]) for i, c in enumerate(found)][:top_k]
         if rerank and found:
-            # Cross-encoder when the service has one loaded; otherwise it reranks bi-encoder style.
-            use_cross = svc.health().cross_encoder is not None
-            outcome = svc.rerank(query, [c["text"] for c in found], top_k=top_k, use_cross_encoder=use_cross)
+            outcome = svc.rerank(query, [c["text"] for c in found], top_k=top_k, use_cross_encoder=use_cross_encoder)
             method, ranked = outcome.method, outcome.order[:top_k]
     finally:
         if own_service:

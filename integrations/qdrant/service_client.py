@@ -57,7 +57,7 @@ class EmbedrankClient:
         api_key: str | None = None,
         *,
         timeout: float = 120.0,
-        retries: int = 5,
+        retries: int = 4,
         backoff: float = 0.5,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

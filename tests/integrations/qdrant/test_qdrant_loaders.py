@@ -6,15 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from qdrant_fixtures import FAQ_RECORDS, build_docs
+from qdrant_fixtures import FAQ_RECORDS
 
 from integrations.qdrant.html_text import html_to_markdown
 from integrations.qdrant.loaders import LoadError, discover, load_file
-
-
-@pytest.fixture()
-def notes(tmp_path: Path) -> Path:
-    return build_docs(tmp_path / "notes")
 
 
 def test_discover_walks_folders_for_supported_files_only(notes: Path, tmp_path: Path) -> None:
