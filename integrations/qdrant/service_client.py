@@ -142,8 +142,11 @@ class EmbedrankClient:
                 continue
             if response.is_success:
                 return response.json()
+            hint = (
+                " (the service wants an API key: --api-key or EMBEDRANK_API_KEY)" if response.status_code == 401 else ""
+            )
             raise ServiceError(
-                f"{method} {path} -> HTTP {response.status_code}: {_error_message(response)}",
+                f"{method} {path} -> HTTP {response.status_code}: {_error_message(response)}{hint}",
                 response.status_code,
             )
         raise AssertionError("unreachable")  # the loop either returns or raises

@@ -50,6 +50,7 @@ def test_html_inline_markup_entities_and_lists() -> None:
 
 
 def test_pdf_pages_are_numbered_from_one(notes: Path) -> None:
+    pytest.importorskip("pypdf")
     doc = load_file(notes / "sub" / "manual.pdf")
     assert doc.kind == "pdf" and doc.title == "Bicycle manual"
     assert [segment.page for segment in doc.segments] == [1, 2]
@@ -70,6 +71,7 @@ def test_jsonl_reads_the_configured_field_and_skips_bad_lines(notes: Path) -> No
     [("broken.pdf", "unreadable PDF"), ("latin1.txt", "not valid UTF-8")],
 )
 def test_unreadable_files_raise_a_reason(notes: Path, name: str, reason: str) -> None:
+    pytest.importorskip("pypdf")
     with pytest.raises(LoadError, match=reason):
         load_file(notes / name)
 

@@ -13,7 +13,7 @@ from qdrant_fixtures import build_docs
 from qdrant_server import running_server
 
 from integrations.qdrant import QdrantTarget, ingest_paths, search
-from integrations.qdrant.service_client import EmbedrankClient
+from integrations.qdrant.service_client import EmbedrankClient, ServiceError
 from integrations.qdrant.store import StoreError
 
 pytestmark = pytest.mark.slow
@@ -85,17 +85,22 @@ def test_other_layouts_are_searchable(tmp_path: Path, service_url: str) -> None:
     assert hit.name == "recipes.html" and "starter" in hit.text
 
 
-def test_cross_encoder_reranks_when_the_service_has_one(
-    indexed: QdrantTarget, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """A second server with a tiny random cross-encoder: search reports and uses its scores."""
+def test_cross_encoder_and_api_key(indexed: QdrantTarget, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A second server with a tiny random cross-encoder and an API key: search sends the key and
+    reports the cross-encoder's scores; without the key the error says what is missing."""
     tiny_models = pytest.importorskip("tests.tiny_models")
     workdir = tmp_path_factory.mktemp("server-ce")
     model = tiny_models.build_bert_cross_encoder(workdir / "ce")
-    with running_server(workdir, CROSS_ENCODER_MODEL=str(model)) as url:
-        result = search(QUESTIONS[0][0], "notes", top_k=3, candidates=10, service_url=url, qdrant=indexed)
-        vector_only = search(QUESTIONS[0][0], "notes", top_k=3, service_url=url, qdrant=indexed, rerank=False)
-    assert "cross" in result.method
+    with running_server(workdir, CROSS_ENCODER_MODEL=str(model), API_KEY="s3cret") as url:
+        with pytest.raises(ServiceError, match=r"HTTP 401.*--api-key"):
+            search(QUESTIONS[0][0], "notes", service_url=url, qdrant=indexed)
+        result = search(
+            QUESTIONS[0][0], "notes", top_k=3, candidates=10, service_url=url, api_key="s3cret", qdrant=indexed
+        )
+        vector_only = search(
+            QUESTIONS[0][0], "notes", top_k=3, rerank=False, service_url=url, api_key="s3cret", qdrant=indexed
+        )
+    assert "cross" in result.method and result.candidates == 10
     assert len(result.hits) == 3
     # Random weights: scores are the cross-encoder's, not the cosines Qdrant returned.
     assert [hit.score for hit in result.hits] != [hit.score for hit in vector_only.hits]
