@@ -34,7 +34,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def embedrank() -> Iterator[str]:
-    with live_server() as url:
+    with live_server({"UI_ENABLED": "false"}) as url:
         yield url
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 
 pytestmark = pytest.mark.slow
 
+EMBEDRANK_KEY = "test-embedrank-key"
 QUERY = "How many days do customers have to return an item?"
 RETURNS = "Customers may return unused items within 30 days of delivery for a full refund."
 REFUNDS = "Refunds are issued to the original payment method within 5 business days."
@@ -43,7 +44,8 @@ FILES = [
 
 @pytest.fixture(scope="session")
 def embedrank_url() -> Iterator[str]:
-    with embedrank_server() as url:
+    # API_KEY on: every call the filter makes must carry the key from its valve.
+    with embedrank_server({"API_KEY": EMBEDRANK_KEY, "UI_ENABLED": "false"}) as url:
         yield url
 
 
@@ -123,7 +125,13 @@ def injected_texts(user_content: str) -> list[str]:
 
 
 def base_valves(embedrank_url: str, open_webui: StandIn, **more: Any) -> dict[str, Any]:
-    return {"embedrank_url": embedrank_url, "openwebui_url": open_webui.url, "top_k": 2, **more}
+    return {
+        "embedrank_url": embedrank_url,
+        "embedrank_api_key": EMBEDRANK_KEY,
+        "openwebui_url": open_webui.url,
+        "top_k": 2,
+        **more,
+    }
 
 
 async def test_reranks_through_v1_rerank_and_injects_sources(embedrank_url: str, open_webui: StandIn) -> None:
@@ -185,6 +193,13 @@ async def test_falls_back_when_embedrank_answers_an_error(open_webui: StandIn) -
     assert "HTTP 404 from /v1/rerank" in statuses(events)[-1]["description"]
 
 
+async def test_wrong_embedrank_key_falls_back(embedrank_url: str, open_webui: StandIn) -> None:
+    valves = base_valves(embedrank_url, open_webui, embedrank_api_key="wrong")
+    body, events = await run(valves, request=make_request(open_webui.url))
+    assert injected_texts(body["messages"][-1]["content"]) == OPEN_WEBUI_ORDER[:2]
+    assert "embedrank unavailable (HTTP 401 from /v1/rerank)" in statuses(events)[-1]["description"]
+
+
 async def test_threshold_can_reject_everything(embedrank_url: str, open_webui: StandIn) -> None:
     valves = base_valves(embedrank_url, open_webui, score_threshold=0.999)
     body, events = await run(valves, request=make_request(open_webui.url))
@@ -204,7 +219,8 @@ async def test_retrieval_api_down_leaves_the_chat_working(embedrank_url: str) ->
 async def test_token_from_header_and_url_from_request(embedrank_url: str, open_webui: StandIn) -> None:
     # No state.token and no configured Open WebUI URL: both come from the chat request itself.
     request = make_request(open_webui.url, state_token=False)
-    body, _ = await run({"embedrank_url": embedrank_url, "openwebui_url": "", "top_k": 1}, request=request)
+    valves = base_valves(embedrank_url, open_webui, openwebui_url="", top_k=1)
+    body, _ = await run(valves, request=request)
     assert injected_texts(body["messages"][-1]["content"]) == [RETURNS]
 
 
