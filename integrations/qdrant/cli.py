@@ -94,11 +94,19 @@ def _fail(exc: Exception) -> int:
     return 1
 
 
+def _verbose(args: argparse.Namespace) -> None:
+    # No-op when the host CLI already configured logging (basicConfig only acts once).
+    if args.verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("integrations.qdrant").setLevel(logging.INFO)
+
+
 def run_ingest(args: argparse.Namespace) -> int:
     from integrations.qdrant.ingest import ingest_paths
     from integrations.qdrant.service_client import ServiceError
     from integrations.qdrant.store import StoreError
 
+    _verbose(args)
     try:
         report = ingest_paths(
             args.paths,
@@ -139,6 +147,7 @@ def run_search(args: argparse.Namespace) -> int:
     from integrations.qdrant.service_client import ServiceError
     from integrations.qdrant.store import StoreError
 
+    _verbose(args)
     try:
         result = search(
             args.query,
@@ -197,9 +206,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="embedrank", description="Qdrant ingest and search helper")
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
     return int(args.func(args))
 
 

@@ -184,7 +184,7 @@ class _Run:
         try:
             doc = load_file(path, jsonl_field)
         except LoadError as exc:
-            log.warning("skipping %s: %s", path, exc)
+            log.info("skipping %s: %s", path, exc)  # the summary lists it; no double report
             self.report.skipped.append((str(path), str(exc)))
             return None
         chunks = chunk_segments(doc.segments, doc.markdown, self.config)
@@ -194,6 +194,7 @@ class _Run:
         stored = None if force else store.stored_metadata(self.client, self.collection, _source_key(path))
         if stored is not None and all(stored.get(k) == v for k, v in self._fingerprint(doc).items()):
             self.report.files_unchanged += 1
+            log.debug("unchanged: %s", path)
             return None
         return _Job(doc, chunks)
 
@@ -225,6 +226,7 @@ class _Run:
             store.upsert(self.client, self.target, self.collection, rows[1:] + rows[:1])
             deleted = store.delete_source(self.client, self.collection, source, from_index=len(rows))
             self.report.files_ingested += 1
+            log.info("ingested %s: %d chunks (%d stale deleted)", source, len(rows), deleted)
             self.report.chunks_written += len(rows)
             self.report.chunks_deleted += deleted
             if bar is not None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrations.qdrant import store
 from integrations.qdrant.service_client import DEFAULT_SERVICE_URL, EmbedrankClient
 from integrations.qdrant.store import QdrantTarget
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ def search(
     api_key: str | None = None,
     qdrant: QdrantTarget | None = None,
     service: EmbedrankClient | None = None,
+    qdrant_client: QdrantClient | None = None,
 ) -> SearchResult:
     """Return the `top_k` best chunks for `query`; reranks `candidates` nearest ones when `rerank`.
 
@@ -66,8 +71,9 @@ def search(
     /rerank otherwise: a bi-encoder rerank by the same model re-embeds every candidate only to
     recompute the cosines Qdrant already returned. `False` forces the bi-encoder rerank anyway.
 
-    Pass `service` to reuse a client across calls (the console does); the Qdrant client is opened
-    and closed per call because local mode locks its folder while open.
+    Pass `service` to reuse one HTTP client across calls. Without `qdrant_client` each call opens
+    and closes Qdrant (local mode locks its folder and loads every point at open); a long-lived
+    caller such as the console can pass its own open client instead (it stays open).
     """
     if not query.strip():
         raise ValueError("query is empty")
@@ -81,7 +87,8 @@ def search(
         query_vector = svc.embed([query], input_type="query")[0]
         if rerank and use_cross_encoder is None:
             rerank = svc.health().cross_encoder is not None
-        with store.open_client(qdrant) as client:
+        opened = nullcontext(qdrant_client) if qdrant_client is not None else store.open_client(qdrant)
+        with opened as client:
             dim = store.collection_dim(client, collection, qdrant.vector_name)
             if dim is None:
                 raise store.StoreError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,26 +52,49 @@ def _qdrant() -> Any:
     return qdrant_client
 
 
+# Local mode allows one open client per folder, per process too. Threads of one process (the console
+# serving several searches) wait their turn here instead of failing; other processes still fail.
+_LOCAL_LOCKS: dict[str, threading.RLock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
+def _local_lock(path: str) -> threading.RLock:
+    key = os.path.realpath(path)
+    with _LOCAL_LOCKS_GUARD:
+        return _LOCAL_LOCKS.setdefault(key, threading.RLock())
+
+
 @contextmanager
-def open_client(target: QdrantTarget) -> Iterator[QdrantClient]:
+def open_client(target: QdrantTarget, wait_s: float = 60.0) -> Iterator[QdrantClient]:
     """Yield a client and always close it: local mode holds a per-folder lock until closed."""
     qdrant_client = _qdrant()
+    if target.url:
+        client = qdrant_client.QdrantClient(url=target.url, api_key=target.api_key)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    path = target.path or "./qdrant_data"
+    lock = _local_lock(path)
+    if not lock.acquire(timeout=wait_s):
+        raise StoreError(f"{target.describe()} stayed busy in this process for {wait_s:.0f} s")
     try:
-        if target.url:
-            client = qdrant_client.QdrantClient(url=target.url, api_key=target.api_key)
-        else:
-            client = qdrant_client.QdrantClient(path=target.path or "./qdrant_data")
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise StoreError(
-                f"{target.describe()} is open in another process (local Qdrant allows one); "
-                "close it or use a Qdrant server with --qdrant-url"
-            ) from exc
-        raise
-    try:
-        yield client
+        try:
+            client = qdrant_client.QdrantClient(path=path)
+        except RuntimeError as exc:
+            if "already accessed" in str(exc):
+                raise StoreError(
+                    f"{target.describe()} is open in another process (local Qdrant allows one); "
+                    "close it or use a Qdrant server with --qdrant-url"
+                ) from exc
+            raise
+        try:
+            yield client
+        finally:
+            client.close()
     finally:
-        client.close()
+        lock.release()
 
 
 def point_id(source: str, chunk_index: int) -> str:

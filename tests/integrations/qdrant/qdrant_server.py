@@ -54,7 +54,7 @@ def running_server(workdir: Path, **settings: str) -> Iterator[str]:
                 proc.wait()
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: IO[str], timeout: float = 120.0) -> str:
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: IO[str], timeout: float = 300.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -14,7 +14,7 @@ from qdrant_server import running_server
 
 from integrations.qdrant import QdrantTarget, ingest_paths, search
 from integrations.qdrant.service_client import EmbedrankClient, ServiceError
-from integrations.qdrant.store import StoreError
+from integrations.qdrant.store import StoreError, open_client
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,8 @@ def test_without_rerank_scores_are_qdrant_cosines(indexed: QdrantTarget, service
 
 
 def test_hits_carry_metadata_for_display(indexed: QdrantTarget, service_url: str) -> None:
-    hit = search("pruning side shoots", "notes", top_k=1, service_url=service_url, qdrant=indexed).hits[0]
+    with open_client(indexed) as client:  # a caller's own long-lived client (the console's way)
+        hit = search("pruning side shoots", "notes", top_k=1, service_url=service_url, qdrant_client=client).hits[0]
     assert hit.name == "gardening.md" and hit.title == "Vegetable garden notes"
     assert hit.headings == "Vegetable garden > Tomatoes > Pruning"
     assert Path(hit.source).is_absolute() and hit.chunk_index is not None and "side shoots" in hit.text

@@ -64,3 +64,18 @@ def test_second_local_client_gets_a_clear_error(tmp_path: Path) -> None:
         store.open_client(target),
     ):
         pass
+
+
+def test_threads_of_one_process_take_turns_on_a_local_folder(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = QdrantTarget(path=str(tmp_path / "q"))
+    with store.open_client(target) as client:
+        store.ensure_collection(client, target, "c", 4)
+
+    def count(_: int) -> int:
+        with store.open_client(target) as client:
+            return int(client.count("c").count)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(count, range(8))) == [0] * 8
