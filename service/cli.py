@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (field, options) in SERVE_FLAGS.items():
         serve.add_argument(flag, dest=field, default=None, **options)
     serve.set_defaults(func=_serve)
+    from service.backends.mlx_convert import add_subcommand as add_convert_mlx
+
+    add_convert_mlx(commands)
     try:
         from integrations.qdrant.cli import add_subcommands
     except ImportError as exc:  # the qdrant extra is optional

@@ -32,7 +32,11 @@ class Settings(BaseSettings):
         ),
     )
     mlx_model_path: str | None = Field(
-        None, description="MLX-format weights (e.g. from mlx_lm.convert) for BACKEND=mlx."
+        None,
+        description=(
+            "Weights for the MLX backend: an MLX folder (embedrank convert-mlx or mlx_lm.convert, 4/8-bit "
+            "included; e.g. an mlx-community model) or a Hugging Face folder. Unset = MODEL_NAME."
+        ),
     )
     cross_encoder_model: str | None = Field(
         None,

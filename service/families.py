@@ -1,4 +1,4 @@
-"""Model families as data: pooling, padding and prompt rules keyed by the model's `model_type`."""
+"""Model families as data: pooling, padding and prompt rules (embedders) and prompt templates (rerankers)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,49 @@ def family_for(model_type: str | None) -> Family:
         if model_type in family.model_types:
             return family
     return ENCODER
+
+
+@dataclass(frozen=True)
+class RerankerFamily:
+    """A causal LM used as a reranker: its prompt template and the two answer tokens it chooses between.
+
+    The prompt is `prefix + body + suffix`; only the body (instruction, query, document) is ever
+    truncated. The relevance logit is logit(yes_token) - logit(no_token) at the last position.
+    """
+
+    name: str
+    architectures: frozenset[str]
+    prefix: str
+    body_template: str  # placeholders: {task}, {query}, {document}
+    suffix: str
+    yes_token: str
+    no_token: str
+    default_task: str
+    padding_side: str = "left"
+    default_max_tokens: int = 8192  # the official code's max_length; MAX_SEQ_LENGTH overrides it
+
+
+# Qwen3-Reranker, exactly as in Qwen's model card and reference code (QwenLM/Qwen3-Embedding).
+QWEN3_RERANKER = RerankerFamily(
+    name="qwen3-reranker",
+    architectures=frozenset({"Qwen3ForCausalLM"}),
+    prefix=(
+        "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the "
+        'Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+    ),
+    body_template="<Instruct>: {task}\n<Query>: {query}\n<Document>: {document}",
+    suffix="<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+    yes_token="yes",
+    no_token="no",
+    default_task=QWEN3_TASK,
+)
+
+RERANKER_FAMILIES: tuple[RerankerFamily, ...] = (QWEN3_RERANKER,)
+
+
+def reranker_family_for(architectures: list[str] | tuple[str, ...] | None) -> RerankerFamily | None:
+    """The causal-LM reranker family a config's `architectures` names; None = a classic cross-encoder."""
+    for family in RERANKER_FAMILIES:
+        if family.architectures.intersection(architectures or ()):
+            return family
+    return None

@@ -43,6 +43,37 @@ def qwen3_reranker_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_qwen3_reranker(tmp_path_factory.mktemp("qwen3-rr"))
 
 
+def mlx_usable() -> bool:
+    """mlx imports (its native library loads: plain `mlx` on Linux lacks it) and mlx-lm is installed."""
+    try:
+        import mlx.core  # noqa: F401
+        import mlx_lm  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+requires_mlx = pytest.mark.skipif(not mlx_usable(), reason="needs the mlx extra: pip install -e '.[mlx]'")
+
+
+@pytest.fixture(scope="session")
+def qwen3_mlx_path(qwen3_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Qwen3 embedder converted to MLX format (float32) by `embedrank convert-mlx`."""
+    from service.backends.mlx_convert import convert_to_mlx
+
+    return convert_to_mlx(str(qwen3_path), tmp_path_factory.mktemp("qwen3-mlx") / "model")
+
+
+@pytest.fixture(scope="session")
+def qwen3_reranker_mlx_path(qwen3_reranker_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Qwen3-Reranker converted to MLX format by mlx-lm's own `mlx_lm.convert`."""
+    from mlx_lm import convert
+
+    destination = tmp_path_factory.mktemp("qwen3-rr-mlx") / "model"
+    convert(str(qwen3_reranker_path), str(destination))
+    return destination
+
+
 AppClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 

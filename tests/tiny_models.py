@@ -92,10 +92,10 @@ def _qwen_tokenizer(append_eos: bool) -> object:
     )
 
 
-def _qwen_config(vocab_size: int, eos_id: int) -> object:
+def _qwen_config(vocab_size: int, eos_id: int, **overrides: object) -> object:
     from transformers import Qwen3Config
 
-    return Qwen3Config(
+    settings: dict[str, object] = dict(
         vocab_size=vocab_size,
         hidden_size=64,
         intermediate_size=128,
@@ -108,6 +108,8 @@ def _qwen_config(vocab_size: int, eos_id: int) -> object:
         pad_token_id=eos_id,
         tie_word_embeddings=False,
     )
+    settings.update(overrides)
+    return Qwen3Config(**settings)
 
 
 def build_qwen3_embedding(path: Path, *, append_eos: bool = True, seed: int = 0) -> Path:
@@ -124,13 +126,25 @@ def build_qwen3_embedding(path: Path, *, append_eos: bool = True, seed: int = 0)
 
 
 def build_qwen3_reranker(path: Path, *, seed: int = 0) -> Path:
-    """A 2-layer Qwen3ForCausalLM whose vocabulary holds "yes" and "no" (a tiny Qwen3-Reranker)."""
+    """A 2-layer Qwen3ForCausalLM whose vocabulary holds "yes" and "no" as single tokens (a tiny Qwen3-Reranker).
+
+    The official prompt is ~120 tokens with this small vocabulary, hence 512 positions; weights
+    drawn wider than the default 0.02 so that different documents get clearly different scores.
+    """
     import torch
     from transformers import Qwen3ForCausalLM
 
     torch.manual_seed(seed)
     tokenizer = _qwen_tokenizer(append_eos=False)
-    config = _qwen_config(len(tokenizer), tokenizer.eos_token_id)  # type: ignore[arg-type, attr-defined]
+    for token in ("yes", "no"):
+        assert tokenizer.convert_tokens_to_ids(token) != tokenizer.unk_token_id, f"{token!r} must be one token"  # type: ignore[attr-defined]
+    tokenizer.model_max_length = 512  # type: ignore[attr-defined]
+    config = _qwen_config(
+        len(tokenizer),  # type: ignore[arg-type]
+        tokenizer.eos_token_id,  # type: ignore[attr-defined]
+        max_position_embeddings=512,
+        initializer_range=0.2,
+    )
     Qwen3ForCausalLM(config).eval().save_pretrained(path)  # type: ignore[arg-type]
     tokenizer.save_pretrained(path)  # type: ignore[attr-defined]
     return path

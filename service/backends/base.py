@@ -54,7 +54,7 @@ class ScorerInfo:
     max_tokens: int
     backend: str
     device: str
-    kind: str  # "cross-encoder" or "qwen3-reranker"
+    kind: str  # "cross-encoder" or a reranker family name, e.g. "qwen3-reranker"
 
 
 class Scorer(Protocol):
@@ -62,8 +62,9 @@ class Scorer(Protocol):
 
     info: ScorerInfo
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[TokenIds]:
-        """Token ids of each pair, truncated to `info.max_tokens`."""
+    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
+        """Token ids of each pair, truncated to `info.max_tokens`; instruction-aware rerankers
+        (Qwen3-Reranker) put `instruction` (or their default task) in the prompt, others ignore it."""
         ...
 
     def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:

@@ -11,10 +11,15 @@ from service.config import Settings
 
 ENCODERS: dict[str, str] = {
     "torch": "service.backends.torch_encoder:load_encoder",
+    "mlx": "service.backends.mlx_encoder:load_encoder",
 }
 
+# Keys: "<backend>" for classic (sentence-transformers) cross-encoders, "<backend>:<reranker family>"
+# for causal-LM rerankers. A backend without its own entry falls back to torch's.
 SCORERS: dict[str, str] = {
     "torch": "service.backends.torch_cross_encoder:load_scorer",
+    "torch:qwen3-reranker": "service.backends.torch_qwen3_reranker:load_scorer",
+    "mlx:qwen3-reranker": "service.backends.mlx_qwen3_reranker:load_scorer",
 }
 
 
@@ -34,5 +39,13 @@ def load_scorer(backend: str, settings: Settings) -> Scorer | None:
     """Build the reranker named by CROSS_ENCODER_MODEL, or None when none is configured."""
     if not settings.cross_encoder_model:
         return None
-    target = SCORERS.get(backend, SCORERS["torch"])
-    return cast(Scorer, _resolve(target)(settings))
+    return cast(Scorer, _resolve(scorer_target(backend, settings.cross_encoder_model))(settings))
+
+
+def scorer_target(backend: str, cross_encoder_model: str) -> str:
+    """The factory for this reranker on this backend: its family's entry, else the classic cross-encoder's."""
+    from service.backends.model_config import reranker_family_of
+
+    family = reranker_family_of(cross_encoder_model)
+    keys = [f"{backend}:{family.name}", f"torch:{family.name}"] if family else [backend, "torch"]
+    return next(SCORERS[key] for key in keys if key in SCORERS)

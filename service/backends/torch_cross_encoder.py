@@ -45,7 +45,8 @@ class TorchCrossEncoder:
         )
         logger.info("loaded cross-encoder %s on %s (max_tokens=%d)", name_or_path, device, max_tokens)
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[TokenIds]:
+    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
+        # BERT-style cross-encoders take no instruction.
         queries = [q for q, _ in pairs]
         passages = [p for _, p in pairs]
         encoded = self.tokenizer(queries, passages, truncation="longest_first", max_length=self.info.max_tokens)

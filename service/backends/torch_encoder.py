@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ModelInfo, TokenIds
+from service.backends.text_ids import TextIds
 from service.backends.torch_common import (
     default_model_path,
     has_sentence_transformers_config,
@@ -61,9 +62,8 @@ class TorchEncoder:
             self.tokenizer.padding_side = family.padding_side
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self._eos_id: int | None = self.tokenizer.eos_token_id
-        self._append_eos = family.append_eos and not self._tokenizer_appends_eos()
         max_tokens = self._max_tokens(model, settings.max_seq_length)
+        self.text = TextIds(self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
         dim = model.get_embedding_dimension()
         if dim is None:
             raise RuntimeError(f"{name_or_path!r} does not declare its embedding dimension")
@@ -79,7 +79,7 @@ class TorchEncoder:
         )
         logger.info(
             "loaded %s on %s (%s): family=%s dim=%d max_tokens=%d append_eos=%s",
-            name_or_path, device, self.info.dtype, family.name, dim, max_tokens, self._append_eos,
+            name_or_path, device, self.info.dtype, family.name, dim, max_tokens, self.text.append_eos,
         )  # fmt: skip
 
     @staticmethod
@@ -91,10 +91,6 @@ class TorchEncoder:
         pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode=family.pooling)
         return SentenceTransformer(modules=[transformer, pooling], device=device)
 
-    def _tokenizer_appends_eos(self) -> bool:
-        ids: list[int] = self.tokenizer("a")["input_ids"]
-        return bool(ids) and ids[-1] == self._eos_id
-
     def _max_tokens(self, model: Any, override: int | None) -> int:
         candidates = [model.get_max_seq_length(), getattr(self.tokenizer, "model_max_length", None)]
         config = getattr(model[0], "config", None) or getattr(model[0].model, "config", None)
@@ -103,17 +99,10 @@ class TorchEncoder:
         return min(limit, override) if override else limit
 
     def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
-        ids: list[TokenIds] = self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
-        if self._append_eos:
-            ids = [[*row, self._eos_id] for row in ids]  # type: ignore[list-item]
-        return ids
+        return self.text.tokenize(texts)
 
     def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
-        room = self.info.max_tokens - (1 if self._append_eos else 0)
-        ids: list[TokenIds] = self.tokenizer(list(texts), truncation=True, max_length=room)["input_ids"]
-        if self._append_eos:
-            ids = [[*row, self._eos_id] for row in ids]  # type: ignore[list-item]
-        return ids
+        return self.text.truncate(texts)
 
     def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
         torch = self._torch

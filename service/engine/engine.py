@@ -198,16 +198,16 @@ class Engine:
         return cosines, q.total_tokens + d.total_tokens, q.timings
 
     async def cross_encoder_scores(
-        self, query: str, passages: Sequence[str]
+        self, query: str, passages: Sequence[str], instruction: str | None = None
     ) -> tuple[NDArray[np.float32], int, Timings]:
-        """Raw reranker logits for (query, passage) pairs."""
+        """Raw reranker logits for (query, passage) pairs; `instruction` reaches instruction-aware rerankers."""
         assert self.scorer is not None and self.score_batcher is not None
         pairs = [(query, p) for p in passages]
         started = time.perf_counter()
         if sum(len(p) for p in passages) > _INLINE_TOKENIZE_CHARS:
-            ids = await asyncio.to_thread(self.scorer.tokenize_pairs, pairs)
+            ids = await asyncio.to_thread(self.scorer.tokenize_pairs, pairs, instruction)
         else:
-            ids = self.scorer.tokenize_pairs(pairs)
+            ids = self.scorer.tokenize_pairs(pairs, instruction)
         tokenization = time.perf_counter() - started
         logits, timings = await self.score_batcher.submit(ids)
         timings.tokenization = tokenization

@@ -62,7 +62,9 @@ async def _cross_encode(
         cosines, tokens, timings = await engine.bi_encoder_scores(query, passages, instruction)
         candidates = top_k_order(cosines, budget)
         method = "bi+cross-encoder"
-    logits, cross_tokens, cross_timings = await engine.cross_encoder_scores(query, [passages[i] for i in candidates])
+    logits, cross_tokens, cross_timings = await engine.cross_encoder_scores(
+        query, [passages[i] for i in candidates], instruction
+    )
     timings.merge(cross_timings)
     probabilities = sigmoid(logits)
     items = [RankedItem(candidates[j], float(probabilities[j]), float(logits[j])) for j in top_k_order(logits, keep)]
