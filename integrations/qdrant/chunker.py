@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from integrations.qdrant.loaders import Segment
 
@@ -195,3 +195,22 @@ def chunk_segments(
                 if text:
                     chunks.append(Chunk(text, headings, segment.page, segment.record, count(text)))
     return chunks
+
+
+def refit(chunks: Sequence[Chunk], exact: Sequence[int], window: int, config: ChunkConfig) -> list[Chunk]:
+    """Take exact token counts (from the service's tokenizer) and re-split what the model would truncate.
+
+    The estimate can run low on unusual text; a chunk over `window` is cut again with a size scaled
+    down by how far it overshot (its parts keep estimated counts).
+    """
+    fitted: list[Chunk] = []
+    for chunk, tokens in zip(chunks, exact, strict=True):
+        if tokens <= window:
+            fitted.append(replace(chunk, tokens=tokens))
+            continue
+        size = max(8, int(min(config.size, window) * window / tokens * 0.9))
+        smaller = ChunkConfig(size=size, overlap=min(config.overlap, size // 2 - 1))
+        for text in _merge(_pieces(chunk.text, size, approx_tokens), smaller, approx_tokens):
+            if text.strip():
+                fitted.append(replace(chunk, text=text.strip(), tokens=approx_tokens(text.strip())))
+    return fitted

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrations.qdrant import store
-from integrations.qdrant.chunker import Chunk, ChunkConfig, chunk_segments
+from integrations.qdrant.chunker import Chunk, ChunkConfig, chunk_segments, refit
 from integrations.qdrant.loaders import LoadedDoc, LoadError, discover, load_file
 from integrations.qdrant.service_client import DEFAULT_SERVICE_URL, EmbedrankClient, ServiceInfo
 from integrations.qdrant.store import QdrantTarget
@@ -196,6 +196,11 @@ class _Run:
             self.report.files_unchanged += 1
             log.debug("unchanged: %s", path)
             return None
+        # The service's own tokenizer, when it offers one, replaces the estimate and catches chunks
+        # the model would truncate.
+        exact = self.svc.count_tokens([chunk.text for chunk in chunks]) if self.info.max_tokens > 10 else None
+        if exact is not None:
+            chunks = refit(chunks, exact, self.info.max_tokens - 2, self.config)
         return _Job(doc, chunks)
 
     def _fingerprint(self, doc: LoadedDoc) -> dict[str, Any]:

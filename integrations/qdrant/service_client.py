@@ -65,6 +65,7 @@ class EmbedrankClient:
         self.retries = retries
         self.backoff = backoff
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._can_tokenize = True
 
     def __enter__(self) -> EmbedrankClient:
         return self
@@ -106,6 +107,27 @@ class EmbedrankClient:
                 raise ServiceError(f"/embed returned {len(got or [])} vectors for {len(batch)} texts")
             vectors.extend(got)
         return vectors
+
+    def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
+        """Exact token counts (no special tokens) from the service's TEI `/tokenize`, or None when the
+        service has no such endpoint or its backend exposes no tokenizer (remembered per client)."""
+        counts: list[int] = []
+        for start in range(0, len(texts), batch_size):
+            if not self._can_tokenize:
+                return None
+            batch = list(texts[start : start + batch_size])
+            try:
+                body = self._request("POST", "/tokenize", {"inputs": batch, "add_special_tokens": False})
+            except ServiceError as exc:
+                if exc.status in (404, 405, 422, 501):
+                    log.info("no usable /tokenize on %s (%s); token counts stay estimates", self.base_url, exc)
+                    self._can_tokenize = False
+                    return None
+                raise
+            if not isinstance(body, list) or len(body) != len(batch):
+                raise ServiceError(f"/tokenize returned {len(body or [])} rows for {len(batch)} texts")
+            counts.extend(len(row) for row in body)
+        return counts
 
     def rerank(
         self,

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from integrations.qdrant.chunker import ChunkConfig, approx_tokens, chunk_segments, split_sections
+from integrations.qdrant.chunker import ChunkConfig, approx_tokens, chunk_segments, refit, split_sections
 from integrations.qdrant.loaders import Segment
 
 LONG_SECTION = " ".join(f"Step {i} turns the valve number {i} by a quarter." for i in range(80))
@@ -110,3 +110,15 @@ def test_estimate_tracks_minilm_tokens() -> None:
         assert 1.0 <= ratio(text) <= 1.4, text
     code = "def main(argv: list[str]) -> int:\n    return run(argv[1:], verbose=True)  # 42"
     assert 0.85 <= ratio(code) <= 1.4
+
+
+def test_refit_takes_exact_counts_and_resplits_what_would_be_truncated() -> None:
+    config = ChunkConfig(size=60, overlap=10)
+    chunks = chunk_segments([Segment(LONG_SECTION, page=3)], markdown=False, config=config)
+    exact = [chunk.tokens - 1 for chunk in chunks]
+    exact[1] = 500  # pretend the real tokenizer saw far more tokens than estimated
+    fitted = refit(chunks, exact, window=100, config=config)
+    assert fitted[0].tokens == exact[0] and fitted[-1].tokens == exact[-1]
+    resplit = fitted[1 : len(fitted) - (len(chunks) - 2)]
+    assert len(resplit) > 1 and all(c.tokens <= 12 and c.page == 3 for c in resplit)
+    assert chunks[1].text.startswith(resplit[0].text) and chunks[1].text.endswith(resplit[-1].text)

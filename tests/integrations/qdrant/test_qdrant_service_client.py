@@ -107,3 +107,16 @@ def test_retry_after_parsing() -> None:
     assert _retry_after_seconds(None) is None
     assert _retry_after_seconds("soon") is None
     assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_count_tokens_uses_tei_tokenize_and_remembers_its_absence(flaky: tuple[str, type[_Flaky]]) -> None:
+    url, handler = flaky
+    handler.script["/tokenize"] = [(200, {}, [[{"id": 1}, {"id": 2}], [{"id": 3}]])]
+    with EmbedrankClient(url) as client:
+        assert client.count_tokens(["a b", "c"]) == [2, 1]
+    assert handler.seen[-1][2] == {"inputs": ["a b", "c"], "add_special_tokens": False}
+    handler.script["/tokenize"] = [(404, {}, {"detail": "Not Found"})]
+    with EmbedrankClient(url) as client:
+        assert client.count_tokens(["x"]) is None
+        assert client.count_tokens(["y"]) is None
+    assert len(handler.seen) == 2  # the second call did not ask again
