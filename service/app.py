@@ -63,6 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(native.router)
+    if settings.ui_enabled:
+        from ui import mount_console  # gradio is imported only inside, and only if installed
+
+        mount_console(app, settings)
     return app
 
 

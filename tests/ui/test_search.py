@@ -1,0 +1,90 @@
+"""The Search tab over a real local Qdrant collection written by the ingest helper, all in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from ui.search import SEARCH_COLUMNS, InProcessService, SearchHandlers
+
+pytest.importorskip("qdrant_client", reason="the Search tab needs qdrant-client: pip install 'embedrank[qdrant]'")
+
+NOTES = {
+    "qdrant.md": "# Qdrant\n\nQdrant is a vector database. It stores embeddings and finds the nearest ones fast.",
+    "horses.md": "# Horses\n\nA man is riding a horse across the field at dawn.",
+    "cooking.txt": "Bread is baked from flour, water, salt and yeast in a hot oven.",
+}
+
+
+def test_in_process_service_answers_everything_the_http_client_does() -> None:
+    """The helper may call any public method of its client: each needs an in-process answer (no HTTP)."""
+    from integrations.qdrant.service_client import EmbedrankClient
+
+    def public(cls: type) -> set[str]:
+        return {name for name in vars(cls) if not name.startswith("_") and callable(getattr(cls, name))}
+
+    assert public(EmbedrankClient) <= public(InProcessService)
+
+
+async def test_in_process_token_counts_leave_out_special_tokens(minilm: Any) -> None:
+    bridge = minilm.app.state.console.bridge
+    texts = ["A man is eating food.", "Qdrant"]
+    counts = await asyncio.to_thread(InProcessService(bridge).count_tokens, texts)
+    tokenizer = bridge.engine().encoder.tokenizer  # [CLS] ... [SEP] for MiniLM
+    assert counts == [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
+    assert counts == [n - 2 for n in bridge.engine().count_tokens(texts)]
+
+
+@pytest.fixture()
+async def collection(minilm: Any, tmp_path: Path) -> tuple[Any, Path]:
+    """Three small notes ingested with the same in-process Engine the console uses (no HTTP)."""
+    from integrations.qdrant import QdrantTarget, ingest_paths
+
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    for name, text in NOTES.items():
+        (docs / name).write_text(text)
+    store = tmp_path / "qdrant"
+    service = InProcessService(minilm.app.state.console.bridge)
+    report = await asyncio.to_thread(
+        ingest_paths,
+        [docs],
+        "notes",
+        qdrant=QdrantTarget(path=str(store)),
+        service=service,  # type: ignore[arg-type]
+    )
+    assert report.files_seen == 3
+    return minilm, store
+
+
+async def test_search_finds_the_chunk_with_its_source(collection: tuple[Any, Path]) -> None:
+    client, store = collection
+    handlers = SearchHandlers(client.app.state.console.bridge)
+    table, summary = await handlers.search("Which database stores vectors?", "notes", str(store), 2, 10, "auto")
+    assert list(table.columns) == SEARCH_COLUMNS and len(table) == 2
+    top = table.iloc[0]
+    assert top["source"].endswith("qdrant.md") and "vector database" in top["text"]
+    assert top["chunk"] == 0 and top["score"] == top["vector score"]
+    # No cross-encoder loaded: "auto" keeps Qdrant's cosine order (a MiniLM rerank would recompute it).
+    assert "vector similarity only" in summary and "`notes`" in summary
+
+
+async def test_search_reranks_the_hits_in_process(collection: tuple[Any, Path]) -> None:
+    client, store = collection
+    bridge = client.app.state.console.bridge
+    relayed = bridge.relayed_calls
+    table, summary = await SearchHandlers(bridge).search("man riding a horse", "notes", str(store), 3, 10, "bi-encoder")
+    assert table.iloc[0]["source"].endswith("horses.md")
+    assert "reranked with the bi-encoder" in summary
+    assert table["score"].tolist() == sorted(table["score"].tolist(), reverse=True)
+    assert bridge.relayed_calls >= relayed + 2  # embed + rerank, from the Qdrant worker thread
+
+
+async def test_missing_collection_says_to_ingest(minilm: Any, tmp_path: Path) -> None:
+    handlers = SearchHandlers(minilm.app.state.console.bridge)
+    with pytest.raises(gr.Error, match="does not exist"):
+        await handlers.search("anything", "nope", str(tmp_path / "empty"), 5, 50, "auto")

@@ -1,0 +1,152 @@
+"""The Search tab: query a Qdrant collection made by `embedrank ingest`, through the in-process Engine."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+import pandas as pd
+
+from service.engine import Engine, RerankResult
+from ui.bridge import EngineBridge
+from ui.handlers import shown
+
+if TYPE_CHECKING:
+    from integrations.qdrant.searcher import SearchResult
+    from integrations.qdrant.service_client import Reranked, ServiceInfo
+
+logger = logging.getLogger(__name__)
+
+SEARCH_COLUMNS = ["rank", "score", "vector score", "source", "chunk", "page", "text"]
+DEFAULT_COLLECTION = "embedrank"  # the same default as `embedrank ingest`
+# Choice → the helper's use_cross_encoder ("off" skips reranking altogether).
+RERANK_CHOICES: dict[str, bool | None] = {"auto": None, "cross-encoder": True, "bi-encoder": False, "off": None}
+
+
+def qdrant_available() -> bool:
+    """Whether qdrant-client (the `qdrant` extra) is installed."""
+    return importlib.util.find_spec("qdrant_client") is not None
+
+
+def default_collection() -> str:
+    return os.environ.get("EMBEDRANK_COLLECTION", DEFAULT_COLLECTION)
+
+
+def default_location() -> str:
+    """Where `embedrank ingest` writes by default: QDRANT_URL, else the local ./qdrant_data folder."""
+    return os.environ.get("QDRANT_URL") or "./qdrant_data"
+
+
+class InProcessService:
+    """The qdrant helper's service client, answered by the Engine in this process instead of over HTTP.
+
+    Its methods are blocking (the helper is synchronous): call them from a worker thread; each one
+    hops onto the server's event loop through the bridge.
+    """
+
+    def __init__(self, bridge: EngineBridge) -> None:
+        self.bridge = bridge
+
+    def health(self) -> ServiceInfo:
+        from integrations.qdrant.service_client import ServiceInfo
+
+        engine = self.bridge.engine()
+        info = engine.info
+        scorer = engine.scorer.info.name if engine.scorer else None
+        return ServiceInfo(info.name, info.backend, info.device, info.dim, info.max_tokens, scorer)
+
+    def embed(self, texts: Sequence[str], input_type: str = "document", batch_size: int = 32) -> list[list[float]]:
+        kind: Any = "query" if input_type == "query" else "document"
+
+        async def work(engine: Engine) -> list[list[float]]:
+            result = await engine.embed(list(texts), input_type=kind)
+            vectors: list[list[float]] = result.vectors.tolist()
+            return vectors
+
+        return self.bridge.call_blocking(work)
+
+    def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
+        """Exact counts without special tokens, as the client reads them from TEI /tokenize."""
+        engine = self.bridge.engine()
+        tokenizer = getattr(engine.encoder, "tokenizer", None)
+        if tokenizer is None:
+            return None
+        special = set(getattr(tokenizer, "all_special_ids", None) or ())
+        return [sum(1 for token in ids if token not in special) for ids in engine.encoder.tokenize(list(texts))]
+
+    def rerank(
+        self, query: str, passages: Sequence[str], top_k: int | None = None, use_cross_encoder: bool | None = None
+    ) -> Reranked:
+        from integrations.qdrant.service_client import Reranked
+
+        method: Any = {None: "auto", True: "cross-encoder", False: "bi-encoder"}[use_cross_encoder]
+
+        async def work(engine: Engine) -> RerankResult:
+            return await engine.rerank(query, list(passages), top_k=top_k, method=method)
+
+        result = self.bridge.call_blocking(work)
+        return Reranked(order=[(item.index, item.score) for item in result.items], method=result.method)
+
+    def close(self) -> None:
+        """Nothing to release: the Engine belongs to the app."""
+
+
+class SearchHandlers:
+    """The Search tab's handler."""
+
+    def __init__(self, bridge: EngineBridge) -> None:
+        self.service = InProcessService(bridge)
+
+    @shown
+    async def search(
+        self, query: str, collection: str, location: str, top_k: float | None, candidates: float | None, rerank: str
+    ) -> tuple[pd.DataFrame, str]:
+        """Hits best first with source and chunk text, and a line saying how they were ranked.
+
+        `rerank`: "auto" (the cross-encoder when one is loaded; else Qdrant's cosine order, which a
+        bi-encoder rerank by the same model would only recompute), "cross-encoder", "bi-encoder" or "off".
+        """
+        if not qdrant_available():
+            raise gr.Error("Search needs qdrant-client: pip install 'embedrank[qdrant]'")
+        from integrations.qdrant import QdrantTarget, search
+        from integrations.qdrant.store import StoreError
+
+        location = (location or "").strip() or default_location()
+        if location.startswith(("http://", "https://")):
+            target = QdrantTarget(path=None, url=location, api_key=os.environ.get("QDRANT_API_KEY"))
+        else:
+            target = QdrantTarget(path=location)
+        try:
+            # The helper is blocking (Qdrant I/O); a worker thread keeps the event loop free.
+            result: SearchResult = await asyncio.to_thread(
+                search,
+                query,
+                (collection or "").strip() or default_collection(),
+                top_k=int(top_k or 5),
+                rerank=rerank != "off",
+                use_cross_encoder=RERANK_CHOICES.get(rerank),
+                candidates=int(candidates or 50),
+                qdrant=target,
+                service=self.service,  # type: ignore[arg-type]  # duck-typed EmbedrankClient
+            )
+        except (StoreError, ValueError) as exc:
+            raise gr.Error(str(exc)) from exc
+        table = pd.DataFrame(
+            [
+                [hit.rank, round(hit.score, 4), round(hit.vector_score, 4), hit.source, hit.chunk_index,
+                 hit.page, hit.text]
+                for hit in result.hits
+            ],
+            columns=SEARCH_COLUMNS,
+        )  # fmt: skip
+        ranked = "vector similarity only" if result.method == "vector" else f"reranked with the {result.method}"
+        summary = (
+            f"**{len(result.hits)}** of {result.candidates} candidates from `{result.collection}` in "
+            f"{target.describe()}, {ranked}, {result.seconds * 1000:.0f} ms"
+        )
+        return table, summary
