@@ -70,11 +70,11 @@ class MlxEncoder:
     def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
         mx = self.mlx.mx
         ids, real = pad_batch(batch, self.text.pad_id, self.padding_side)
-        last = mx.array(last_real_index(real))
+        last = last_real_index(real)
 
         def pooled() -> object:
             hidden = self.mlx.hidden_states(ids, real)
-            return hidden[mx.arange(len(batch)), last].astype(mx.float32)
+            return hidden[mx.arange(len(batch)), mx.array(last)].astype(mx.float32)
 
         vectors: NDArray[np.float32] = np.array(self.mlx.run(pooled), dtype=np.float32)
         return vectors

@@ -96,7 +96,7 @@ def _explicit(settings: Settings, facts: Platform) -> tuple[str, str]:
     if backend == "mlx":
         if not facts.mlx_importable:
             logger.error("BACKEND=mlx, but %s", facts.mlx_problem)
-            raise MissingExtra("mlx-lm" if facts.mlx_problem == "mlx-lm is not installed" else "mlx", "mlx")
+            raise MissingExtra("mlx", "mlx")  # the extra brings both mlx and mlx-lm
         if problem := mlx_model_problem(settings):
             raise RuntimeError(f"BACKEND=mlx cannot serve this model: {problem}. Use BACKEND=torch or auto.")
         return "mlx", f"BACKEND=mlx was set; MLX runs {mlx_source(settings)!r}"
