@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import health, native
+from service.api import cohere, health, native, openai, tei
 from service.api.errors import install_error_handlers
 from service.api.responses import FastJSONResponse
 from service.backends.registry import load_encoder, load_scorer
@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(native.router)
+    app.include_router(openai.router)
+    app.include_router(cohere.router)
+    app.include_router(tei.router)
     if settings.ui_enabled:
         from ui import mount_console  # gradio is imported only inside, and only if installed
 

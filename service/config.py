@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         "auto",
         description="What /rerank does when use_cross_encoder is omitted: auto = cross-encoder when configured.",
     )
+    rerank_compat_method: RerankMethodChoice = Field(
+        "auto",
+        description=(
+            "Reranker behind the Cohere/Jina routes (/v1/rerank, /v2/rerank) and TEI /rerank, which have no "
+            "per-request switch: auto = the cross-encoder when CROSS_ENCODER_MODEL is set, else bi-encoder cosine."
+        ),
+    )
 
     # --- batching and caching ---
     max_batch_tokens: int = Field(

@@ -54,6 +54,13 @@ class FeatureUnavailable(ServiceError):
     kind = "unsupported"
 
 
+class NotFound(ServiceError):
+    """The caller named something this server does not have (e.g. another model id)."""
+
+    status = 404
+    kind = "not_found"
+
+
 class ModelOutputError(ServiceError):
     """The model produced unusable numbers (NaN/Inf); nothing is returned instead of a bad vector."""
 
@@ -68,6 +75,17 @@ class MissingExtra(RuntimeError):
         super().__init__(f"{package} is not installed: pip install 'embedrank[{extra}]'")
 
 
-def status_of(error: ServiceError) -> int:
-    """The HTTP status for an error; the classes above are the single table."""
+# The only exceptions to the table above, kept here so statuses come from one place: OpenAI and
+# Cohere answer every malformed or invalid request with 400, and their SDKs and tools expect it.
+DIALECT_STATUS: dict[str, dict[type[ServiceError], int]] = {
+    "openai": {InvalidInput: 400},
+    "cohere": {InvalidInput: 400},
+}
+
+
+def status_of(error: ServiceError, dialect: str = "native") -> int:
+    """The HTTP status for an error as callers of `dialect` expect it; the classes above are the table."""
+    for cls, status in DIALECT_STATUS.get(dialect, {}).items():
+        if isinstance(error, cls):
+            return status
     return error.status

@@ -32,17 +32,19 @@ class ShapeDispatcher:
 
     path: str
     shapes: list[Shape] = field(default_factory=list)
+    # Shared with the route's openapi_extra, so dialects registered after the route appear in /docs.
+    _schemas: list[dict[str, Any]] = field(default_factory=list)
 
     def register(self, dialect: str, key: str, schema: type[BaseModel], handler: Handler) -> None:
         self.shapes.append(Shape(dialect, key, handler, schema))
+        self._schemas.append(schema.model_json_schema(ref_template="#/components/schemas/{model}"))
 
     def openapi(self) -> dict[str, Any]:
         """A requestBody listing every dialect's schema, for /docs and schema-driven tools."""
-        schemas = [shape.schema.model_json_schema(ref_template="#/components/schemas/{model}") for shape in self.shapes]
         return {
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"oneOf": schemas}}},
+                "content": {"application/json": {"schema": {"oneOf": self._schemas}}},
             }
         }
 

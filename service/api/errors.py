@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.responses import FastJSONResponse
-from service.errors import InvalidInput, Overloaded, ServiceError
+from service.errors import InvalidInput, Overloaded, ServiceError, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def error_response(request: Request, error: ServiceError) -> FastJSONResponse:
     dialect = getattr(request.state, "dialect", "native")
     body = RENDERERS.get(dialect, render_native)(error)
     headers = {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, Overloaded) else None
-    return FastJSONResponse(body, status_code=error.status, headers=headers)
+    return FastJSONResponse(body, status_code=status_of(error, dialect), headers=headers)
 
 
 def describe_validation(errors: list[Any]) -> str:

@@ -26,6 +26,7 @@ class ModelInfo:
     family: Family
     prompts: dict[str, str] = field(default_factory=dict)  # the model's own prompts (query/document)
     dtype: str = "float32"
+    vocab_size: int | None = None  # valid token ids are 0..vocab_size-1 (None: the backend cannot tell)
 
 
 class Encoder(Protocol):

@@ -76,6 +76,7 @@ class TorchEncoder:
             family=family,
             prompts={k: v for k, v in (model.prompts or {}).items() if v},
             dtype=str(dtype).removeprefix("torch."),
+            vocab_size=self._vocab_size(model),
         )
         logger.info(
             "loaded %s on %s (%s): family=%s dim=%d max_tokens=%d append_eos=%s",
@@ -97,6 +98,12 @@ class TorchEncoder:
         candidates.append(getattr(config, "max_position_embeddings", None))
         limit = min(int(c) for c in candidates if c and 0 < int(c) < _NO_LIMIT)
         return min(limit, override) if override else limit
+
+    def _vocab_size(self, model: Any) -> int:
+        # Ids the tokenizer can produce AND the embedding matrix has a row for.
+        config = getattr(model[0], "config", None) or getattr(model[0].model, "config", None)
+        rows = getattr(config, "vocab_size", None)
+        return min(len(self.tokenizer), int(rows)) if rows else len(self.tokenizer)
 
     def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
         return self.text.tokenize(texts)

@@ -102,9 +102,17 @@ class Engine:
         """Vectors for pre-tokenised inputs (OpenAI accepts token ids); ids are used as given."""
         self._check_items(rows, "input")
         check_dimensions(dimensions, self.info.dim)
+        vocab = self.info.vocab_size
         for i, row in enumerate(rows):
             if not row:
                 raise InvalidInput(f"input[{i}] is an empty token list", param="input")
+            if min(row) < 0 or (vocab is not None and max(row) >= vocab):
+                allowed = f"0..{vocab - 1}" if vocab is not None else "0 and up"
+                raise InvalidInput(
+                    f"input[{i}] holds token ids outside {allowed}: token ids must come from the served "
+                    f"model's own tokenizer ({self.info.name}), not e.g. tiktoken",
+                    param="input",
+                )
             if len(row) > self.info.max_tokens:
                 raise InputTooLarge(
                     f"input[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",

@@ -58,7 +58,7 @@ async def test_matryoshka_dimensions(minilm: httpx.AsyncClient) -> None:
         ({"texts": ["a"], "dimensions": 385}, 422, "between 1 and 384"),
         ({"texts": ["a"], "input_type": "passage"}, 422, "input_type"),
         ({"texts": ["word " * 400], "truncate": False}, 413, "tokens"),
-        ({"texts": ["a"], "inputs": ["b"]}, 422, "inputs"),
+        ({"texts": ["a"], "inputs": ["b"]}, 422, "mixes keys of several dialects"),
         ({"text": ["a"]}, 422, "no dialect"),
         ({"texts": ["a"], "colour": 1}, 422, "colour"),
     ],
