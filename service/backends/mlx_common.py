@@ -141,7 +141,8 @@ def load_mlx_model(name_or_path: str, *, keep_head: bool, lazy: bool = False) ->
 
     with mx.stream(stream):
         try:
-            model, config = mlx_utils.load_model(path, lazy=lazy, get_model_classes=classes)
+            overrides = rope_overrides(mlx_utils.load_config(path))
+            model, config = mlx_utils.load_model(path, lazy=lazy, model_config=overrides, get_model_classes=classes)
         except ValueError as exc:
             raise RuntimeError(f"MLX (mlx-lm) cannot load {name_or_path!r}: {exc}") from exc
     loaded = MlxModel(mx=mx, model=model, config=config, path=path, stream=stream)
@@ -149,6 +150,24 @@ def load_mlx_model(name_or_path: str, *, keep_head: bool, lazy: bool = False) ->
         "mlx-lm loaded %s (%s, %s) on %s", name_or_path, config.get("model_type"), loaded.dtype, device_name(mx)
     )
     return loaded
+
+
+def rope_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """Top-level `rope_theta` / `rope_scaling` for configs written by transformers >= 5.
+
+    transformers 5 nests them under `rope_parameters`; most mlx-lm models read only the top-level
+    keys and would silently fall back to their own default base (1e6 for qwen2), rotating every
+    position wrongly.
+    """
+    rope = config.get("rope_parameters")
+    if not isinstance(rope, dict):
+        return {}
+    overrides: dict[str, Any] = {}
+    if "rope_theta" not in config and "rope_theta" in rope:
+        overrides["rope_theta"] = rope["rope_theta"]
+    if config.get("rope_scaling") is None and rope.get("rope_type", "default") != "default":
+        overrides["rope_scaling"] = {k: v for k, v in rope.items() if k != "rope_theta"}
+    return overrides
 
 
 def _tolerant(model_class: type, keep_head: bool) -> type:

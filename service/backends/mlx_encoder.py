@@ -47,6 +47,7 @@ class MlxEncoder:
         )
         self.text = TextIds(tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
         self.padding_side = family.padding_side or "left"
+        vocab = config.get("vocab_size")
         self.info = ModelInfo(
             name=display_name or name_or_path,
             dim=int(config["hidden_size"]),
@@ -55,6 +56,7 @@ class MlxEncoder:
             device=device_name(self.mlx.mx),
             family=family,
             dtype=self.mlx.dtype,
+            vocab_size=min(len(tokenizer), int(vocab)) if vocab else len(tokenizer),
         )
         logger.info(
             "MLX encoder %s: family=%s dim=%d max_tokens=%d append_eos=%s",

@@ -125,3 +125,34 @@ def test_refuses_a_bert_model_naming_the_alternative() -> None:
 
     with pytest.raises(RuntimeError, match="BACKEND=torch"):
         mlx_encoder(Path(default_model_path()))
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2"])
+def test_other_decoder_families_with_transformers5_rope_config(model_type: str, tmp_path: Path) -> None:
+    """Other mlx-lm families run unchanged; a rope base nested under `rope_parameters` is honoured."""
+    import torch
+    from transformers import LlamaConfig, LlamaModel, Qwen2Config, Qwen2Model
+
+    from tests.tiny_models import _qwen_tokenizer
+
+    config_class, model_class = {"llama": (LlamaConfig, LlamaModel), "qwen2": (Qwen2Config, Qwen2Model)}[model_type]
+    torch.manual_seed(0)
+    tokenizer = _qwen_tokenizer(append_eos=True)
+    config = config_class(
+        vocab_size=len(tokenizer),  # type: ignore[arg-type]
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        rope_theta=500000.0,  # neither library's default
+        eos_token_id=tokenizer.eos_token_id,  # type: ignore[attr-defined]
+        pad_token_id=tokenizer.eos_token_id,  # type: ignore[attr-defined]
+    )
+    model_class(config).eval().save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)  # type: ignore[attr-defined]
+    assert "rope_theta" not in json.loads((tmp_path / "config.json").read_text()), "nested, as transformers 5 saves"
+    reference = TorchEncoder(str(tmp_path), Settings())
+    ids = reference.tokenize(UNEVEN)
+    np.testing.assert_allclose(mlx_encoder(tmp_path).encode(ids), reference.encode(ids), atol=1e-4)  # type: ignore[attr-defined]
