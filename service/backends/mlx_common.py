@@ -123,13 +123,14 @@ class MlxModel:
         return f"{quantization['bits']}-bit/{dtype}" if isinstance(quantization, dict) else dtype
 
 
-def load_mlx_model(name_or_path: str, *, keep_head: bool, lazy: bool = False) -> MlxModel:
+def load_mlx_model(name_or_path: str, *, keep_head: bool | None, lazy: bool = False) -> MlxModel:
     """Load MLX-format (quantised or not, sharded or not) or Hugging Face weights with mlx-lm.
 
     Official Qwen3-Embedding checkpoints store the body with flat keys (`layers.0...`, no `model.`)
-    and may lack an LM head even when their config says it is untied; both are accepted. The head
-    is dropped unless `keep_head` (rerankers read two of its rows). `lazy` leaves weights on disk
-    until first use (conversion).
+    and may lack an LM head even when their config says it is untied; both are accepted. The LM
+    head is dropped (`keep_head=False`: embedders), required (True: rerankers read two of its rows)
+    or kept when the checkpoint has one (None: conversion). `lazy` leaves weights on disk until
+    first use (conversion).
     """
     mx, mlx_utils = import_mlx()
     path = model_dir(name_or_path)
@@ -170,20 +171,23 @@ def rope_overrides(config: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
-def _tolerant(model_class: type, keep_head: bool) -> type:
-    """`model_class` whose weight sanitising accepts flat body keys and, unless kept, drops the LM head."""
+def _tolerant(model_class: type, keep_head: bool | None) -> type:
+    """`model_class` whose weight sanitising accepts flat body keys and keeps or drops the LM head."""
 
     class Tolerant(model_class):  # type: ignore[valid-type, misc]
         def __init__(self, args: Any) -> None:
             super().__init__(args)
-            if not keep_head:
+            if keep_head is False:
                 self.pop("lm_head", None)
 
         def sanitize(self, weights: dict[str, Any]) -> dict[str, Any]:
             if not any(key.startswith("model.") for key in weights):
                 weights = {(key if key.startswith("lm_head.") else f"model.{key}"): w for key, w in weights.items()}
-            if not keep_head:
+            has_head = any(key.startswith("lm_head.") for key in weights)
+            if keep_head is False:
                 weights = {key: w for key, w in weights.items() if not key.startswith("lm_head.")}
+            elif keep_head is None and not has_head:
+                self.pop("lm_head", None)  # e.g. Qwen3-Embedding-8B: untied in its config, yet headless
             sanitized: dict[str, Any] = super().sanitize(weights) if hasattr(model_class, "sanitize") else weights
             return sanitized
 

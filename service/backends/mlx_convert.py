@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from service.backends.mlx_common import import_mlx, load_mlx_model
-from service.backends.model_config import reranker_family_of
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +21,15 @@ def convert_to_mlx(
     bits: int | None = None,
     group_size: int = 64,
     dtype: str | None = None,
-    keep_head: bool | None = None,
+    drop_head: bool = False,
 ) -> Path:
     """Write `source` as MLX weights to `destination` (which must not exist) and return it.
 
     Unlike a plain `mlx_lm.convert`, this accepts official Qwen3-Embedding checkpoints (flat body
-    keys, possibly no LM head) and drops the LM head of embedders, which never use it. Rerankers
-    keep theirs. Quantisation and saving are mlx-lm's own (`quantize_model`, `save`).
+    keys, possibly no LM head even when the config says untied). An LM head in the checkpoint is
+    kept (rerankers need it) unless `drop_head` (embedders never use it; Qwen3-Embedding and
+    Qwen3-Reranker configs both name Qwen3ForCausalLM, so the config cannot tell them apart).
+    Quantisation and saving are mlx-lm's own (`quantize_model`, `save`).
     """
     from transformers import AutoTokenizer
 
@@ -36,9 +37,7 @@ def convert_to_mlx(
     destination = Path(destination)
     if destination.exists():
         raise FileExistsError(f"{destination} already exists; choose a new folder")
-    if keep_head is None:
-        keep_head = reranker_family_of(source) is not None
-    loaded = load_mlx_model(source, keep_head=keep_head, lazy=True)
+    loaded = load_mlx_model(source, keep_head=False if drop_head else None, lazy=True)
     model, config = loaded.model, dict(loaded.config)
     if dtype is not None:
         if dtype not in DTYPES:
@@ -73,6 +72,9 @@ def add_subcommand(commands: Any) -> None:
     parser.add_argument("--bits", type=int, choices=[4, 8], default=None, help="quantise weights to 4 or 8 bits")
     parser.add_argument("--group-size", type=int, default=64, help="quantisation group size (default 64)")
     parser.add_argument("--dtype", choices=DTYPES, default=None, help="dtype of unquantised weights")
+    parser.add_argument(
+        "--drop-lm-head", action="store_true", help="leave out the LM head (embedders never use it; rerankers need it)"
+    )
     parser.set_defaults(func=_run)
 
 
@@ -80,5 +82,12 @@ def _run(args: argparse.Namespace) -> int:
     from service.logs import configure_logging
 
     configure_logging("info")
-    convert_to_mlx(args.source, args.destination, bits=args.bits, group_size=args.group_size, dtype=args.dtype)
+    convert_to_mlx(
+        args.source,
+        args.destination,
+        bits=args.bits,
+        group_size=args.group_size,
+        dtype=args.dtype,
+        drop_head=args.drop_lm_head,
+    )
     return 0
