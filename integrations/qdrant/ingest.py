@@ -67,7 +67,7 @@ class _Job:
 
 
 def ingest_paths(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     collection: str,
     *,
     service_url: str = DEFAULT_SERVICE_URL,
@@ -91,6 +91,8 @@ def ingest_paths(
     """
     if layout not in store.LAYOUTS:
         raise ValueError(f"layout must be one of {sorted(store.LAYOUTS)}")
+    if isinstance(paths, (str, os.PathLike)):  # one path, not a sequence of characters
+        paths = [paths]
     qdrant = qdrant or QdrantTarget()
     started = time.perf_counter()
     report = IngestReport(collection=collection, target=qdrant.describe())

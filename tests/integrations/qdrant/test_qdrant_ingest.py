@@ -114,7 +114,7 @@ def test_settings_or_layout_change_rewrites_and_force(notes: Path, target: Qdran
 def test_layouts_choose_the_text_key(
     notes: Path, target: QdrantTarget, service_url: str, layout: str, key: str
 ) -> None:
-    ingest_paths([notes / "astronomy.txt"], "notes", service_url=service_url, qdrant=target, layout=layout)
+    ingest_paths(notes / "astronomy.txt", "notes", service_url=service_url, qdrant=target, layout=layout)
     assert all(set(p) == {key, "metadata"} for p in _points(target).values())
 
 
