@@ -108,9 +108,7 @@ class Filter:
         openwebui_api_key: str = Field("", description="Used only when the user's token is not found.")
         timeout_s: float = Field(15.0, gt=0, description="Timeout of each HTTP call, seconds.")
         inject_into: Literal["user", "system"] = Field("user", description="Message given the context.")
-        template: str = Field(
-            DEFAULT_TEMPLATE, description="Context prompt with {{CONTEXT}} (and {{QUERY}})."
-        )
+        template: str = Field(DEFAULT_TEMPLATE, description="Context prompt with {{CONTEXT}} (and {{QUERY}}).")
 
     def __init__(self) -> None:
         self.valves = self.Valves()
@@ -270,9 +268,7 @@ def render_context(winners: list[Chunk]) -> str:
     ids: dict[str, int] = {}
     for chunk in winners:
         ids.setdefault(chunk.source_key, len(ids) + 1)
-    return "\n".join(
-        f'<source id="{ids[c.source_key]}" name="{c.source_name}">{c.text}</source>' for c in winners
-    )
+    return "\n".join(f'<source id="{ids[c.source_key]}" name="{c.source_name}">{c.text}</source>' for c in winners)
 
 
 def citations(winners: list[Chunk]) -> list[dict[str, Any]]:

@@ -48,9 +48,7 @@ class N8n:
 
     def run(self, *args: str) -> str:
         result = subprocess.run([N8N, *args], env=self.env, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, (
-            f"n8n {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
+        assert result.returncode == 0, f"n8n {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result.stdout
 
     def import_json(self, kind: str, data: Any, name: str) -> None:
@@ -117,9 +115,7 @@ def test_ingest_then_query_then_agent_branch(setup: tuple[N8n, str, QdrantStandI
     assert {p["payload"]["metadata"]["source"] for p in points} >= {"handbook/shipping.md"}
     # n8n's node asks for base64 and decodes it itself: the stored vectors must be our vectors.
     text = points[0]["payload"]["content"]
-    ours = httpx.post(f"{url}/v1/embeddings", json={"input": text, "model": "any"}).json()["data"][0][
-        "embedding"
-    ]
+    ours = httpx.post(f"{url}/v1/embeddings", json={"input": text, "model": "any"}).json()["data"][0]["embedding"]
     assert cosine(points[0]["vector"], ours) > 0.999
 
     rag = {**template("embedrank_rag_query_api.json"), "id": "embedrankRag00001"}

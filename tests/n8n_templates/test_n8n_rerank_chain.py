@@ -77,9 +77,7 @@ def test_no_hits_is_an_empty_answer_not_an_error(embedrank: str, template: str, 
     code, report = simulate(template, embedrank, scenario, tmp_path)
     assert code == 0, report
     out = report["output"][0]["json"]
-    assert out.get("passages", []) == [] and out.get("response", "No matching passages found.").startswith(
-        "No"
-    )
+    assert out.get("passages", []) == [] and out.get("response", "No matching passages found.").startswith("No")
 
 
 def test_a_failing_rerank_is_reported_not_hidden(embedrank: str, tmp_path: Path) -> None:

@@ -93,9 +93,7 @@ def test_structure(path: Path) -> None:
             assert conn_type in CONNECTION_TYPES
             for target in (t for group in groups for t in group):
                 assert target["node"] in names and target["type"] == conn_type, (source, target)
-    secrets = [
-        s for s in strings(workflow) if re.search(r"\bsk-[A-Za-z0-9]{16,}|Bearer [A-Za-z0-9._-]{20,}", s)
-    ]
+    secrets = [s for s in strings(workflow) if re.search(r"\bsk-[A-Za-z0-9]{16,}|Bearer [A-Za-z0-9._-]{20,}", s)]
     assert not secrets
 
 

@@ -65,9 +65,7 @@ def load_like_open_webui(content: str, function_id: str) -> tuple[Any, str, dict
     raise AssertionError("no Pipe, Filter or Action class in the module")
 
 
-async def run_inlet(
-    instance: Any, body: dict[str, Any], extra: dict[str, Any], valves: dict[str, Any]
-) -> Any:
+async def run_inlet(instance: Any, body: dict[str, Any], extra: dict[str, Any], valves: dict[str, Any]) -> Any:
     """process_filter_functions for one inlet: valves, signature-picked params, file_handler cleanup."""
     skip_files = getattr(instance, "file_handler", None) if hasattr(instance, "file_handler") else None
     if hasattr(instance, "valves") and hasattr(instance, "Valves"):
