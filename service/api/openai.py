@@ -52,7 +52,9 @@ def encode_base64(vectors: np.ndarray[Any, Any]) -> list[str]:
 @router.post("/embeddings", summary="OpenAI-compatible embeddings", response_model=EmbeddingsResponse)
 async def embeddings(request: Request) -> Response:
     req = EmbeddingsRequest.model_validate(await read_json(request))
-    result = await embed_input(request, req.input, param="input", input_type=req.input_type, dimensions=req.dimensions)
+    result = await embed_input(
+        request, req.input, param="input", input_type=req.input_type or "document", dimensions=req.dimensions
+    )
     vectors: list[Any] = encode_base64(result.vectors) if req.encoding_format == "base64" else list(result.vectors)
     content = {
         "object": "list",

@@ -27,7 +27,7 @@ class RerankRequest(Strict):
     )
     model: str | None = Field(None, description="Accepted for compatibility; the loaded reranker answers.")
     top_n: int | None = Field(None, ge=1, description="How many results (default: every document; no cap).")
-    return_documents: bool = Field(False, description="Include each result's document.")
+    return_documents: bool | None = Field(False, description="Include each result's document.")
     max_tokens_per_doc: int | None = Field(
         None, ge=1, description="Accepted for compatibility; documents are cut at the model's own limit."
     )

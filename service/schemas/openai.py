@@ -32,12 +32,13 @@ class EmbeddingsRequest(Strict):
     model: str | None = Field(
         None, description="Accepted for compatibility; the one loaded model answers (its name is echoed)."
     )
-    encoding_format: Literal["float", "base64"] = Field(
+    # Nullable like the optional fields below: some clients send every field, unset ones as null.
+    encoding_format: Literal["float", "base64"] | None = Field(
         "float", description="'base64' = little-endian float32 bytes, base64-encoded (the SDKs' default)."
     )
     dimensions: int | None = Field(None, description="Matryoshka: keep the first N components, then re-normalise.")
     user: str | None = Field(None, description="Accepted and ignored.")
-    input_type: Literal["query", "document"] = Field(
+    input_type: Literal["query", "document"] | None = Field(
         "document", description="Extension: 'query' adds the model's query instruction (Qwen3, E5, BGE)."
     )
 

@@ -51,6 +51,9 @@ async def test_documents_objects_top_n_and_return_documents(minilm: httpx.AsyncC
         assert item["document"] == (expected if isinstance(expected, dict) else {"text": expected})
     many = (await minilm.post("/v1/rerank", json={"query": QUERY, "documents": DOCS, "top_n": 500})).json()
     assert len(many["results"]) == 3
+    nulls = {"top_n": None, "return_documents": None, "model": None, "max_tokens_per_doc": None}
+    plain = (await minilm.post("/v1/rerank", json={"query": QUERY, "documents": DOCS, **nulls})).json()
+    assert len(plain["results"]) == 3 and all("document" not in item for item in plain["results"])
 
 
 async def test_cross_encoder_is_used_and_scores_are_sigmoids(app_client: AppClient, cross_encoder_path: Path) -> None:

@@ -65,6 +65,14 @@ async def test_single_string_and_order_kept(minilm: httpx.AsyncClient) -> None:
     )
 
 
+async def test_null_optional_fields_mean_defaults(minilm: httpx.AsyncClient) -> None:
+    nulls = {"encoding_format": None, "dimensions": None, "user": None, "input_type": None, "model": None}
+    r = await minilm.post("/v1/embeddings", json={"input": TEXTS[:1], **nulls})
+    assert r.status_code == 200
+    expected = await native_vectors(minilm, TEXTS[:1])
+    np.testing.assert_array_equal(np.array([r.json()["data"][0]["embedding"]], np.float32), expected)
+
+
 async def test_dimensions_cut_then_renormalise(minilm: httpx.AsyncClient) -> None:
     raw = await native_vectors(minilm, ["qdrant"], normalize=False)
     body = (await minilm.post("/v1/embeddings", json={"input": ["qdrant"], "dimensions": 64})).json()
