@@ -43,6 +43,21 @@ class Settings(BaseSettings):
         description="Optional reranker: a sentence-transformers CrossEncoder or a Qwen3-Reranker (hub id/folder).",
     )
 
+    onnx_cache_dir: str | None = Field(
+        None,
+        description=(
+            "BACKEND=onnx: where exported graphs are kept, one folder per model fingerprint and exporter "
+            "version. Unset = ~/.cache/embedrank/onnx (XDG_CACHE_HOME respected)."
+        ),
+    )
+    onnx_quantize: Literal["none", "int8"] = Field(
+        "none",
+        description=(
+            "BACKEND=onnx: int8 = dynamic int8 quantisation (per-channel weights, on the optimised graph; "
+            "outlier-heavy matmuls stay float32). Faster on CPUs, cosine to float32 >= 0.99."
+        ),
+    )
+
     # --- server ---
     host: str = Field("127.0.0.1", description="Bind address. Use 0.0.0.0 to serve your LAN.")
     port: int = Field(9000, ge=1, le=65535, description="TCP port.")
@@ -53,7 +68,9 @@ class Settings(BaseSettings):
     torch_dtype: DtypeName = Field(
         "auto", description="Weights dtype: auto = float16 on mps, bfloat16/float16 on cuda, float32 on cpu."
     )
-    num_threads: int = Field(0, ge=0, description="Torch intra-op threads; 0 = library default.")
+    num_threads: int = Field(
+        0, ge=0, description="Intra-op threads of torch or onnxruntime; 0 = library default (one per core)."
+    )
     max_seq_length: int | None = Field(
         None, ge=1, description="Cap on tokens per input; default is the model's own limit."
     )

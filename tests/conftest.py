@@ -39,6 +39,12 @@ def cross_encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def onnx_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache for the whole run: each model is exported once (seconds), then reused."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
 def qwen3_reranker_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_qwen3_reranker(tmp_path_factory.mktemp("qwen3-rr"))
 

@@ -12,6 +12,7 @@ from service.config import Settings
 ENCODERS: dict[str, str] = {
     "torch": "service.backends.torch_encoder:load_encoder",
     "mlx": "service.backends.mlx_encoder:load_encoder",
+    "onnx": "service.backends.onnx_encoder:load_encoder",
 }
 
 # Keys: "<backend>" for classic (sentence-transformers) cross-encoders, "<backend>:<reranker family>"
@@ -20,6 +21,7 @@ SCORERS: dict[str, str] = {
     "torch": "service.backends.torch_cross_encoder:load_scorer",
     "torch:qwen3-reranker": "service.backends.torch_qwen3_reranker:load_scorer",
     "mlx:qwen3-reranker": "service.backends.mlx_qwen3_reranker:load_scorer",
+    "onnx": "service.backends.onnx_cross_encoder:load_scorer",
 }
 
 

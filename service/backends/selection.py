@@ -100,13 +100,15 @@ def _explicit(settings: Settings, facts: Platform) -> tuple[str, str]:
         if problem := mlx_model_problem(settings):
             raise RuntimeError(f"BACKEND=mlx cannot serve this model: {problem}. Use BACKEND=torch or auto.")
         return "mlx", f"BACKEND=mlx was set; MLX runs {mlx_source(settings)!r}"
+    if backend == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        raise MissingExtra("onnxruntime", "onnx")
     _check_torch_can_load(settings, backend)
     return backend, f"BACKEND={backend} was set"
 
 
 def _check_torch_can_load(settings: Settings, backend: str) -> None:
     """Fail at start-up, clearly, when torch is chosen for weights only MLX can read."""
-    if backend != "torch":
+    if backend not in ("torch", "onnx"):  # onnx exports through torch
         return
     if settings.mlx_model_path and not settings.model_name:
         logger.warning(

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ScorerInfo, TokenIds
+from service.backends.pair_ids import PairIds, segment_ids
 from service.backends.torch_common import resolve_device, resolve_dtype
 from service.config import Settings
 
@@ -36,10 +37,10 @@ class TorchCrossEncoder:
         self._two_labels = model.num_labels == 2
         self._device = device
         self.tokenizer = model.tokenizer
-        self._sep_id = self.tokenizer.sep_token_id
         max_tokens = int(model.get_max_seq_length() or 512)
         if settings.max_seq_length:
             max_tokens = min(max_tokens, settings.max_seq_length)
+        self.pairs = PairIds(self.tokenizer, max_tokens=max_tokens)
         self.info = ScorerInfo(
             name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind="cross-encoder"
         )
@@ -47,18 +48,15 @@ class TorchCrossEncoder:
 
     def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
         # BERT-style cross-encoders take no instruction.
-        queries = [q for q, _ in pairs]
-        passages = [p for _, p in pairs]
-        encoded = self.tokenizer(queries, passages, truncation="longest_first", max_length=self.info.max_tokens)
-        ids: list[TokenIds] = encoded["input_ids"]
-        return ids
+        return self.pairs.tokenize(pairs)
 
     def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
         torch = self._torch
         padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
         features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
-        if "token_type_ids" in self.tokenizer.model_input_names:
-            features["token_type_ids"] = self._segment_ids(features["input_ids"], features["attention_mask"])
+        if self.pairs.uses_segments:
+            ids, real = padded["input_ids"].numpy(), padded["attention_mask"].numpy().astype(bool)
+            features["token_type_ids"] = torch.from_numpy(segment_ids(ids, real, self.pairs.sep_id)).to(self._device)
         with torch.inference_mode():
             for module in self._model:
                 features = module(features)
@@ -67,16 +65,6 @@ class TorchCrossEncoder:
             logits = logits[:, 1] - logits[:, 0]  # log-odds of "relevant": sigmoid gives softmax p
         scores: NDArray[np.float32] = logits.reshape(-1).cpu().numpy()
         return scores
-
-    def _segment_ids(self, input_ids: Any, attention_mask: Any) -> Any:
-        """BERT segment ids rebuilt from the ids: 1 for every real token after the first [SEP].
-
-        Batches carry only token ids (they are cut and cached as such), and the segment boundary
-        is recoverable from them exactly.
-        """
-        is_sep = (input_ids == self._sep_id).long()
-        seen_sep_before = (is_sep.cumsum(dim=1) - is_sep) >= 1
-        return (seen_sep_before & attention_mask.bool()).long()
 
 
 def load_scorer(settings: Settings) -> TorchCrossEncoder:

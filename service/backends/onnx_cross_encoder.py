@@ -1,0 +1,80 @@
+"""ONNX Runtime reranker backend: a BERT-style cross-encoder's exported graph answering raw logits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.backends.base import ScorerInfo, TokenIds
+from service.backends.onnx_common import (
+    check_device,
+    exported_model,
+    import_onnxruntime,
+    model_file,
+    model_type_of,
+    new_session,
+)
+from service.backends.onnx_export import CROSS_ENCODER_TYPES, export_cross_encoder
+from service.backends.padding import pad_batch
+from service.backends.pair_ids import PairIds, segment_ids
+from service.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class OnnxCrossEncoder:
+    """One forward pass over `[CLS] query [SEP] passage [SEP]`; pairs are tokenised by `PairIds`, as for torch."""
+
+    def __init__(self, name_or_path: str, settings: Settings) -> None:
+        from transformers import AutoTokenizer
+
+        import_onnxruntime()
+        check_device(settings)
+        model_type_of(name_or_path, CROSS_ENCODER_TYPES, "cross-encoders")
+        self.model = exported_model(
+            name_or_path, "cross-encoder", settings, lambda folder: export_cross_encoder(name_or_path, settings, folder)
+        )
+        meta = self.model.meta
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
+        own_limit = int(meta["max_tokens"])
+        max_tokens = min(own_limit, settings.max_seq_length) if settings.max_seq_length else own_limit
+        self.pairs = PairIds(self.tokenizer, max_tokens=max_tokens)
+        path, dtype = model_file(self.model, settings, self._calibration_feeds)
+        self.session = new_session(path, settings)
+        self.info = ScorerInfo(
+            name=name_or_path, max_tokens=max_tokens, backend="onnx", device="cpu", kind="cross-encoder"
+        )
+        logger.info("ONNX cross-encoder %s (%s): max_tokens=%d", name_or_path, dtype, max_tokens)
+
+    @property
+    def exported(self) -> bool:
+        return self.model.exported
+
+    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
+        # BERT-style cross-encoders take no instruction.
+        return self.pairs.tokenize(pairs)
+
+    def _feeds(self, batch: Sequence[TokenIds]) -> dict[str, NDArray[Any]]:
+        ids, real = pad_batch(batch, self.pairs.pad_id, "right")  # right: the fused attention reads lengths
+        feeds: dict[str, NDArray[Any]] = {"input_ids": ids.astype(np.int64), "attention_mask": real.astype(np.int64)}
+        if self.pairs.uses_segments:
+            feeds["token_type_ids"] = segment_ids(ids, real, self.pairs.sep_id)
+        return feeds
+
+    def _calibration_feeds(self, texts: Sequence[str]) -> dict[str, NDArray[Any]]:
+        return self._feeds(self.tokenize_pairs([(text, text) for text in texts]))
+
+    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+        (logits,) = self.session.run(None, self._feeds(batch))
+        scores: NDArray[np.float32] = np.asarray(logits, dtype=np.float32).reshape(-1)
+        return scores
+
+
+def load_scorer(settings: Settings) -> OnnxCrossEncoder:
+    """Registry factory for CROSS_ENCODER_MODEL."""
+    assert settings.cross_encoder_model, "load_scorer needs CROSS_ENCODER_MODEL"
+    return OnnxCrossEncoder(settings.cross_encoder_model, settings)
