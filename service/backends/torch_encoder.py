@@ -15,6 +15,7 @@ from service.backends.torch_common import (
     default_model_path,
     has_sentence_transformers_config,
     model_type_of,
+    pad_to_tensors,
     resolve_device,
     resolve_dtype,
     set_threads,
@@ -113,7 +114,7 @@ class TorchEncoder:
 
     def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
         torch = self._torch
-        padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
+        padded = pad_to_tensors(batch, self.tokenizer.pad_token_id, self.tokenizer.padding_side == "left")
         features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
         with torch.inference_mode():
             for module in self._modules:

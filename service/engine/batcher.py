@@ -23,6 +23,11 @@ RunBatch = Callable[[Sequence[TokenIds]], NDArray[np.float32]]
 # A round that ended this recently means the model is busy: waiting a little for company then
 # costs nothing and fills the next batch. An idle server dispatches at once.
 _BUSY_WINDOW_S = 0.05
+# After a long round, the wait for returning callers may grow to this share of the round's time
+# (capped): it costs at most that much throughput, and regathering every caller lets one sort
+# see all their texts (mixed lengths: one sorted round beats several half rounds).
+_WAIT_SHARE_OF_ROUND = 0.05
+_MAX_ADAPTIVE_WAIT_S = 0.05
 
 
 @dataclass
@@ -33,6 +38,8 @@ class BatchLimits:
     max_batch_items: int
     wait_s: float
     max_queue_tokens: int
+    # False = first-in-first-out batches: only the benchmark's baseline (BATCH_ORDER=fifo) wants it.
+    sort_by_length: bool = True
 
 
 @dataclass(eq=False)
@@ -61,17 +68,21 @@ def cut_batches(items: Sequence[_Item], limits: BatchLimits) -> list[list[_Item]
     """Sort by length and cut so that (items x longest) stays under the token budget.
 
     Sorting keeps padding small: a batch holds texts of similar length. An item longer than
-    the whole budget still runs, alone.
+    the whole budget still runs, alone. Without sorting (the FIFO baseline) batches keep
+    arrival order under the same budget.
     """
-    ordered = sorted(items, key=lambda item: len(item.ids))
+    ordered = sorted(items, key=lambda item: len(item.ids)) if limits.sort_by_length else items
     batches: list[list[_Item]] = []
     current: list[_Item] = []
+    longest = 0
     for item in ordered:
-        padded_cost = (len(current) + 1) * len(item.ids)
+        length = max(longest, len(item.ids))
+        padded_cost = (len(current) + 1) * length
         if current and (padded_cost > limits.max_batch_tokens or len(current) >= limits.max_batch_items):
             batches.append(current)
-            current = []
+            current, length = [], len(item.ids)
         current.append(item)
+        longest = length
     if current:
         batches.append(current)
     return batches
@@ -88,8 +99,12 @@ class Batcher:
         self.stats = BatcherStats()
         self._pending: list[_Item] = []
         self._has_work = asyncio.Event()
+        self._arrived = asyncio.Event()  # set by every submit: wakes a collector waiting for company
+        self._pending_requests = 0
+        self._last_round_requests = 0
         self._queued_tokens = 0
         self._last_round_end = 0.0
+        self._last_round_seconds = 0.0
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._seconds_per_token = 1e-4  # refined from measurements; used for Retry-After
@@ -134,10 +149,15 @@ class Batcher:
         loop = asyncio.get_running_loop()
         items = [_Item(ids=list(ids), future=loop.create_future()) for ids in rows]
         self._pending.extend(items)
+        self._pending_requests += 1
         self._queued_tokens += cost
         self._has_work.set()
+        self._arrived.set()
         try:
-            results = await asyncio.gather(*(item.future for item in items))
+            if len(items) == 1:  # the common single-text request: no gather machinery
+                results = [await items[0].future]
+            else:
+                results = await asyncio.gather(*(item.future for item in items))
         except BaseException:
             for item in items:  # a disconnect or a failure: the collector skips what is left
                 item.future.cancel()
@@ -152,14 +172,35 @@ class Batcher:
     async def _collect(self) -> None:
         while True:
             await self._has_work.wait()
-            busy = time.perf_counter() - self._last_round_end < _BUSY_WINDOW_S
-            if busy and self.limits.wait_s > 0 and len(self._pending) < self.limits.max_batch_items:
-                await asyncio.sleep(self.limits.wait_s)
+            await self._wait_for_company()
             items, self._pending = self._pending, []
+            self._last_round_requests, self._pending_requests = self._pending_requests, 0
             self._has_work.clear()
+            started = time.perf_counter()
             for batch in cut_batches(items, self.limits):
                 await self._run_batch(batch)
             self._last_round_end = time.perf_counter()
+            self._last_round_seconds = self._last_round_end - started
+
+    async def _wait_for_company(self) -> None:
+        """Right after a busy round, wait until as many requests are back as that round had (clients
+        answered a moment ago are about to send again), for at most `wait_s` or, after a long round,
+        5% of it (capped at 50 ms). Never wait when the model was idle or the last round served a
+        single caller: that would only add latency."""
+        limits = self.limits
+        if limits.wait_s <= 0 or time.perf_counter() - self._last_round_end >= _BUSY_WINDOW_S:
+            return
+        adaptive = min(self._last_round_seconds * _WAIT_SHARE_OF_ROUND, _MAX_ADAPTIVE_WAIT_S)
+        deadline = time.perf_counter() + max(limits.wait_s, adaptive)
+        while self._pending_requests < self._last_round_requests and len(self._pending) < limits.max_batch_items:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
 
     async def _run_batch(self, batch: list[_Item]) -> None:
         live = [item for item in batch if not item.future.done()]

@@ -46,6 +46,7 @@ class Engine:
             max_batch_items=settings.max_batch_items,
             wait_s=settings.batch_wait_ms / 1000,
             max_queue_tokens=settings.max_queue_tokens,
+            sort_by_length=settings.batch_order == "length",
         )
         self.embed_batcher = Batcher("embed", encoder.encode, self._executor, limits)
         self.score_batcher = Batcher("score", scorer.score, self._executor, limits) if scorer else None

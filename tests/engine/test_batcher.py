@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -155,4 +156,84 @@ async def test_real_model_batched_equals_one_by_one(executor: ThreadPoolExecutor
     single = np.concatenate([encoder.encode([row]) for row in ids])
     np.testing.assert_allclose(batched, single, atol=2e-5)
     assert batcher.stats.batches < len(texts)
+    await batcher.stop()
+
+
+def test_fifo_order_keeps_arrival_order_under_the_same_budget() -> None:
+    from service.engine.batcher import _Item, cut_batches
+
+    loop = asyncio.new_event_loop()
+    try:
+        lengths = [3, 30, 2, 2, 20, 9, 1, 40]
+        items = [_Item(ids=[1] * n, future=loop.create_future()) for n in lengths]
+        fifo = cut_batches(items, limits(max_batch_tokens=64, max_batch_items=8, sort_by_length=False))
+        by_length = cut_batches(items, limits(max_batch_tokens=64, max_batch_items=8))
+    finally:
+        loop.close()
+    fifo_lengths = [[len(i.ids) for i in batch] for batch in fifo]
+    assert [n for batch in fifo_lengths for n in batch] == lengths, "arrival order kept"
+    assert fifo_lengths == [[3, 30], [2, 2, 20], [9, 1], [40]]  # cut when (items x longest) would pass 64
+    assert all(len(b) * max(b) <= 64 for b in fifo_lengths)
+    sorted_lengths = [[len(i.ids) for i in batch] for batch in by_length]
+    assert sorted_lengths == [[1, 2, 2, 3, 9], [20, 30], [40]]
+    padded = sum(len(b) * max(b) for b in sorted_lengths)
+    assert padded < sum(len(b) * max(b) for b in fifo_lengths), "length order pads less"
+
+
+async def test_a_lone_sequential_caller_never_waits_for_company(executor: ThreadPoolExecutor) -> None:
+    batcher = Batcher("t", Recorder(), executor, limits(wait_s=1.0))
+    batcher.start()
+    for i in range(5):  # each request comes right after the last answer: inside the busy window
+        started = time.perf_counter()
+        await batcher.submit([[i + 1]])
+        assert time.perf_counter() - started < 0.5, "a single caller waited for company that never comes"
+    await batcher.stop()
+
+
+async def test_after_a_busy_round_the_batcher_regathers_its_callers(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    model = Recorder(gate=gate)
+    batcher = Batcher("t", model, executor, limits(wait_s=1.0))
+    batcher.start()
+    first = asyncio.ensure_future(batcher.submit([[9]]))  # occupies the worker while 4 callers queue
+    await asyncio.sleep(0.02)
+
+    async def caller(i: int) -> float:
+        await batcher.submit([[i]])  # round 2: all four together
+        await asyncio.sleep(0.01 * i)  # they come back one by one, 10 ms apart
+        await batcher.submit([[i, i]])
+        return time.perf_counter()
+
+    callers = asyncio.gather(*(caller(i) for i in range(4)))
+    await asyncio.sleep(0.02)
+    gate.set()
+    await first
+    round2_end = time.perf_counter()
+    finished = await callers
+    assert model.batches[1] == [1, 1, 1, 1]
+    assert model.batches[2:] == [[2, 2, 2, 2]], "the four returning callers share one batch"
+    assert max(finished) - round2_end < 0.6, "dispatched when the last caller was back, not after wait_s"
+    await batcher.stop()
+
+
+async def test_after_a_long_round_the_wait_stretches_to_regather_callers(executor: ThreadPoolExecutor) -> None:
+    # wait_s is 1 ms, but the last round took 0.4 s: callers coming back over 15 ms still share a batch
+    gate = threading.Event()
+    model = Recorder(delay_s=0.4, gate=gate)
+    batcher = Batcher("t", model, executor, limits(wait_s=0.001))
+    batcher.start()
+    first = asyncio.ensure_future(batcher.submit([[9]]))  # holds the worker while four callers queue
+    await asyncio.sleep(0.02)
+
+    async def caller(i: int) -> None:
+        await batcher.submit([[i]])  # round 2: the four together, 0.4 s long
+        await asyncio.sleep(0.005 * i)  # back one by one, 5 ms apart
+        await batcher.submit([[i, i]])
+
+    callers = asyncio.gather(*(caller(i) for i in range(4)))
+    await asyncio.sleep(0.02)
+    gate.set()
+    await first
+    await callers
+    assert model.batches[1:] == [[1, 1, 1, 1], [2, 2, 2, 2]], model.batches
     await batcher.stop()
