@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.api import cohere, health, native, openai, tei
 from service.api.errors import install_error_handlers
+from service.api.middleware import install_middleware, observe_engine
 from service.api.responses import FastJSONResponse
 from service.backends.registry import load_encoder, load_scorer
 from service.backends.selection import choose_backend
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = await asyncio.to_thread(build_engine, settings)
         await engine.start()
         app.state.engine = engine
+        observe_engine(app, engine)
         logger.info(
             "ready: %s on %s/%s in %.1fs", engine.info.name, engine.info.backend, engine.info.device,
             engine.load_seconds,
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await engine.stop()
+            await engine.stop(settings.shutdown_grace_s)
 
     app = FastAPI(
         title="embedrank",
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(native.router)
     app.include_router(openai.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["auto", "torch", "mlx", "onnx"]
@@ -133,7 +133,65 @@ class Settings(BaseSettings):
     # --- limits ---
     max_items_per_request: int = Field(2048, ge=1, description="Most texts/passages in one request.")
     max_chars_per_item: int = Field(100_000, ge=1, description="Longest accepted text, in characters.")
+    max_request_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1,
+        description="Largest accepted request body in bytes (413 above); counted while it streams in.",
+    )
+    max_passages_per_rerank: int = Field(
+        1000, ge=1, description="Most passages/documents in one rerank request (413 above)."
+    )
+    request_timeout_s: float = Field(
+        120.0,
+        ge=0,
+        description="Longest a request may take before its response starts: 504, queued work cancelled. 0 = none.",
+    )
+
+    # --- security ---
+    api_key: SecretStr | None = Field(
+        None,
+        description=(
+            "One key or several, comma-separated. When set, every route except /health and /ready needs "
+            "'Authorization: Bearer <key>' or 'X-API-Key: <key>' (/docs and /openapi.json included)."
+        ),
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated browser origins allowed by CORS ('*' = any); empty = no CORS headers.",
+    )
+    cors_allow_credentials: bool = Field(
+        False, description="Let browsers send cookies cross-origin; refused together with the origin '*'."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    metrics_require_key: bool = Field(
+        True, description="When API_KEY is set, /metrics needs it too (false: scrapers need no key)."
+    )
+
+    # --- operations ---
+    access_log: bool = Field(True, description="One log line per request: id, method, path, status, milliseconds.")
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long in-flight requests may run before the server stops anyway."
+    )
+    unhealthy_after_failures: int = Field(
+        5, ge=1, description="Consecutive failed inference batches after which /health answers 503 unhealthy."
+    )
 
     # --- optional parts ---
     ui_enabled: bool = Field(True, description="Mount the Gradio console at /ui when gradio is installed.")
     warmup: bool = Field(True, description="Run one tiny inference at start-up before /ready says yes.")
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origin_list:
+            raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true; list the origins")
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def api_keys(self) -> list[str]:
+        """The configured keys; empty = authentication off."""
+        raw = self.api_key.get_secret_value() if self.api_key else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]

@@ -47,6 +47,20 @@ class NotReady(ServiceError):
     kind = "unavailable"
 
 
+class Unauthorized(ServiceError):
+    """No API key, or a wrong one, on a route that needs it."""
+
+    status = 401
+    kind = "unauthorized"
+
+
+class Timeout(ServiceError):
+    """The request ran past REQUEST_TIMEOUT_S; its queued work was cancelled."""
+
+    status = 504
+    kind = "timeout"
+
+
 class FeatureUnavailable(ServiceError):
     """A feature needs something this deployment does not have (a cross-encoder, an extra)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 from types import FrameType
 
@@ -21,13 +22,14 @@ class GracefulServer(uvicorn.Server):
             self._captured_signals.pop()
 
 
-def serve(app: FastAPI, settings: Settings, grace_s: int = 30) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests get `grace_s` seconds to finish."""
+def serve(app: FastAPI, settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM: stop accepting, give in-flight requests SHUTDOWN_GRACE_S to finish."""
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=grace_s,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+        access_log=False,  # the app logs one line per request itself, with its request id and timing
     )
     GracefulServer(config).run()

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from service.api.errors import set_dialect
 from service.errors import InvalidInput
@@ -79,9 +80,12 @@ async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
     try:
         await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        watcher.cancel()
         if not task.done():
             task.cancel()
-        watcher.cancel()
+            await asyncio.gather(task, return_exceptions=True)  # let the cancellation land first
+    if task.cancelled():  # nobody is left to answer: no response, and not an error of ours
+        raise ClientDisconnect()
     return task.result()
 
 

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from service.api.responses import FastJSONResponse
-from service.errors import InvalidInput, Overloaded, ServiceError, status_of
+from service.api.route_table import route_path
+from service.errors import InvalidInput, Overloaded, ServiceError, Unauthorized, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +33,67 @@ def register_dialect(name: str, renderer: Renderer) -> None:
     RENDERERS[name] = renderer
 
 
+# The dialect of a path that serves one dialect only, known before the body is read: errors
+# raised by middleware (401, 413, 504) use it. Paths shared by several dialects (/embed, /rerank)
+# are resolved from the body by `set_dialect` and fall back to native until then.
+PATH_DIALECTS: dict[str, str] = {
+    "/v1": "openai",  # OpenAI SDKs own /v1 (a typo'd path answers in their shape); exact paths override
+    "/v2": "cohere",
+    "/v1/embeddings": "openai",
+    "/v1/models": "openai",
+    "/v1/rerank": "cohere",
+    "/v2/rerank": "cohere",
+    "/info": "tei",
+    "/tokenize": "tei",
+}
+
+
+def register_path_dialect(path: str, dialect: str) -> None:
+    """Routers of one-dialect paths declare them here (a path also covers everything below it)."""
+    PATH_DIALECTS[path.rstrip("/") or "/"] = dialect
+
+
+def dialect_for_path(path: str) -> str:
+    """The dialect a path speaks before its body is known: exact path, then the longest prefix."""
+    path = path.rstrip("/") or "/"
+    while True:
+        if path in PATH_DIALECTS:
+            return PATH_DIALECTS[path]
+        if path in ("", "/"):
+            return "native"
+        path = path.rsplit("/", 1)[0]
+
+
+def dialect_of(scope: Scope) -> str:
+    """The dialect chosen for this request (by its body, if read yet), else its path's."""
+    chosen = scope.get("state", {}).get("dialect")
+    return str(chosen) if chosen else dialect_for_path(route_path(scope))
+
+
 def set_dialect(request: Request, dialect: str) -> None:
     """Remember which dialect the caller speaks, so errors come back in its shape."""
     request.state.dialect = dialect
 
 
-def error_response(request: Request, error: ServiceError) -> FastJSONResponse:
-    dialect = getattr(request.state, "dialect", "native")
+def render_error(scope: Scope, error: ServiceError) -> FastJSONResponse:
+    """The error as the caller's dialect shapes it; an ASGI app, so middleware can send it too."""
+    dialect = dialect_of(scope)
     body = RENDERERS.get(dialect, render_native)(error)
-    headers = {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, Overloaded) else None
+    headers = {"Retry-After": str(max(1, round(error.retry_after)))} if isinstance(error, Overloaded) else {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
     return FastJSONResponse(body, status_code=status_of(error, dialect), headers=headers)
+
+
+def error_response(request: Request, error: ServiceError) -> FastJSONResponse:
+    return render_error(request.scope, error)
+
+
+def internal_error(scope: Scope) -> ServiceError:
+    """The generic 500: nothing about the cause, only the id to find it in the server log."""
+    request_id = scope.get("state", {}).get("request_id")
+    suffix = f" (request id {request_id})" if request_id else ""
+    return ServiceError(f"internal error{suffix}; see the server log")
 
 
 def describe_validation(errors: list[Any]) -> str:
@@ -79,8 +132,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, error)
 
     async def on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, ServiceError("internal error; see the server log"))
+        # Normally caught (and logged with its request id) by the request-context middleware first.
+        logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(request, internal_error(request.scope))
 
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -12,12 +12,19 @@ from service.schemas.native import HealthResponse
 router = APIRouter(tags=["status"])
 
 
-@router.get("/health", response_model=HealthResponse, summary="What is loaded; no inference")
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    summary="What is loaded; no inference. 503 + status 'unhealthy' when the inference worker is dead or failing",
+    responses={503: {"description": "loading, stopping, or unhealthy (see `problems`)"}},
+)
 async def health(request: Request) -> Response:
     engine = engine_of(request)
     info = engine.info
+    problems = engine.health()
     content = {
-        "status": "ok",
+        "status": "unhealthy" if problems else "ok",
+        "problems": problems,
         "model": info.name,
         "backend": info.backend,
         "device": info.device,
@@ -29,7 +36,7 @@ async def health(request: Request) -> Response:
         "version": __version__,
         "stats": engine.stats(),
     }
-    return FastJSONResponse(content)
+    return FastJSONResponse(content, status_code=503 if problems else 200)
 
 
 @router.get("/ready", summary="200 once the model is loaded and warmed up, else 503")

@@ -25,6 +25,7 @@ _TYPES = {
     "http_error": "invalid_request_error",
     "not_found": "invalid_request_error",
     "overloaded": "rate_limit_error",
+    "unauthorized": "invalid_request_error",  # what OpenAI answers for a wrong or missing key
 }
 
 

@@ -62,6 +62,22 @@ class BatcherStats:
     dropped_items: int = 0
     rejected_requests: int = 0
     failures: int = 0
+    consecutive_failures: int = 0  # reset by a successful batch; /health turns unhealthy above a limit
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One finished batch, for observers (metrics histograms)."""
+
+    batcher: str
+    items: int
+    tokens: int
+    padded_tokens: int
+    seconds: float
+    failed: bool
+
+
+BatchObserver = Callable[[BatchRecord], None]
 
 
 def cut_batches(items: Sequence[_Item], limits: BatchLimits) -> list[list[_Item]]:
@@ -108,6 +124,7 @@ class Batcher:
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._seconds_per_token = 1e-4  # refined from measurements; used for Retry-After
+        self.observers: list[BatchObserver] = []
 
     @property
     def queued_tokens(self) -> int:
@@ -116,6 +133,11 @@ class Batcher:
     @property
     def queued_items(self) -> int:
         return len(self._pending)
+
+    @property
+    def alive(self) -> bool:
+        """False once the collector task has ended (stopped, or died of a bug): nothing would run."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._collect(), name=f"batcher-{self.name}")
@@ -138,6 +160,8 @@ class Batcher:
         """Run every row through the model (batched with others); results in the caller's order."""
         if self._closed:
             raise NotReady("the service is shutting down")
+        if not self.alive:
+            raise ServiceError(f"the {self.name} inference worker is not running")
         cost = sum(len(ids) for ids in rows)
         if self._queued_tokens and self._queued_tokens + cost > self.limits.max_queue_tokens:
             self.stats.rejected_requests += 1
@@ -219,6 +243,7 @@ class Batcher:
             )
         except Exception as exc:  # the backend failed: every caller in this batch hears about it
             self.stats.failures += 1
+            self.stats.consecutive_failures += 1
             logger.exception("%s batch of %d failed", self.name, len(live))
             error = exc if isinstance(exc, ServiceError) else ServiceError("inference failed")
             for item in live:
@@ -228,19 +253,27 @@ class Batcher:
         finished = time.perf_counter()
         tokens = sum(len(item.ids) for item in live)
         self._queued_tokens -= tokens
-        self._record(live, tokens, finished - started)
+        self._record(live, tokens, finished - started, failed=outputs is None)
         if outputs is None:
             return
+        self.stats.consecutive_failures = 0
         for row, item in enumerate(live):
             item.finished = finished
             if not item.future.done():
                 item.future.set_result(outputs[row])
 
-    def _record(self, live: list[_Item], tokens: int, seconds: float) -> None:
+    def _record(self, live: list[_Item], tokens: int, seconds: float, *, failed: bool) -> None:
+        padded = len(live) * max(len(item.ids) for item in live)
         self.stats.batches += 1
         self.stats.items += len(live)
         self.stats.real_tokens += tokens
-        self.stats.padded_tokens += len(live) * max(len(item.ids) for item in live)
+        self.stats.padded_tokens += padded
+        record = BatchRecord(self.name, len(live), tokens, padded, seconds, failed)
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # an observer must never stop the batcher
+                logger.exception("batch observer %r failed", observer)
         if tokens:
             # exponential average of time per token: an honest Retry-After estimate
             self._seconds_per_token = 0.8 * self._seconds_per_token + 0.2 * (seconds / tokens)

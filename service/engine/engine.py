@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from service.backends.base import Encoder, ModelInfo, Scorer, TokenIds
 from service.config import Settings
-from service.engine.batcher import Batcher, BatchLimits
+from service.engine.batcher import Batcher, BatchLimits, BatchObserver
 from service.engine.cache import CachedEmbedding, EmbeddingCache
 from service.engine.postprocess import check_dimensions, check_finite, finish_vectors, l2_normalize
 from service.engine.prompts import InputType, PromptFormatter
@@ -68,6 +68,27 @@ class Engine:
             if self.scorer:
                 await self.cross_encoder_scores("warm-up", ["warm-up"])
         self.ready = True
+
+    @property
+    def batchers(self) -> list[Batcher]:
+        return [self.embed_batcher] + ([self.score_batcher] if self.score_batcher else [])
+
+    def add_batch_observer(self, observer: BatchObserver) -> None:
+        """Call `observer` after every batch of every model (metrics)."""
+        for batcher in self.batchers:
+            batcher.observers.append(observer)
+
+    def health(self) -> list[str]:
+        """Why the engine is unhealthy (empty = healthy): a dead inference worker, or a backend that
+        keeps failing. Readiness is separate: a loading engine is not ready, but not unhealthy."""
+        problems = []
+        limit = self.settings.unhealthy_after_failures
+        for batcher in self.batchers:
+            if self.ready and not batcher.alive:
+                problems.append(f"the {batcher.name} inference worker has stopped")
+            if batcher.stats.consecutive_failures >= limit:
+                problems.append(f"the last {batcher.stats.consecutive_failures} {batcher.name} batches failed")
+        return problems
 
     async def stop(self, drain_timeout_s: float = 30.0) -> None:
         """Drain queued work, then release the inference thread."""
@@ -191,8 +212,15 @@ class Engine:
         """Passages ranked for the query, best first (see `ranking.rank` for the two stages)."""
         self._check_items([query], "query")
         self._check_items(passages, "passages")
+        if len(passages) > self.settings.max_passages_per_rerank:
+            raise InputTooLarge(
+                f"{len(passages)} passages; at most {self.settings.max_passages_per_rerank} per rerank request",
+                param="passages",
+            )
         if top_k is not None and top_k < 1:
             raise InvalidInput("top_k must be at least 1", param="top_k")
+        if top_k is not None:  # asking for more than there is returns them all (Cohere's top_n does the same)
+            top_k = min(top_k, len(passages))
         return await rank(self, query, passages, top_k=top_k, method=method, instruction=instruction)
 
     async def bi_encoder_scores(
@@ -241,7 +269,7 @@ class Engine:
 
     def stats(self) -> dict[str, Any]:
         """Counters for /health and the console."""
-        batchers = [self.embed_batcher] + ([self.score_batcher] if self.score_batcher else [])
+        batchers = self.batchers
         return {
             "cache": self.cache.stats(),
             "batchers": {

@@ -70,7 +70,8 @@ class RerankResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str
+    status: str = Field(..., description="'ok', or 'unhealthy' (with HTTP 503) when inference keeps failing.")
+    problems: list[str] = Field(default_factory=list, description="Why it is unhealthy; empty when ok.")
     model: str
     backend: str
     device: str
