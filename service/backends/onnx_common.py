@@ -114,3 +114,9 @@ def new_session(path: Path, settings: Settings) -> Any:
     # spinning workers starved it: measured through the server, 76 → 127 short texts/s on 2 cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def token_limit(meta: dict[str, Any], settings: Settings) -> int:
+    """The exported model's own token limit, capped by MAX_SEQ_LENGTH when set."""
+    own_limit = int(meta["max_tokens"])
+    return min(own_limit, settings.max_seq_length) if settings.max_seq_length else own_limit

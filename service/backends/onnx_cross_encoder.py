@@ -17,6 +17,7 @@ from service.backends.onnx_common import (
     model_file,
     model_type_of,
     new_session,
+    token_limit,
 )
 from service.backends.onnx_export import CROSS_ENCODER_TYPES, export_cross_encoder
 from service.backends.padding import pad_batch
@@ -40,8 +41,7 @@ class OnnxCrossEncoder:
         )
         meta = self.model.meta
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
-        own_limit = int(meta["max_tokens"])
-        max_tokens = min(own_limit, settings.max_seq_length) if settings.max_seq_length else own_limit
+        max_tokens = token_limit(meta, settings)
         self.pairs = PairIds(self.tokenizer, max_tokens=max_tokens)
         path, dtype = model_file(self.model, settings, self._calibration_feeds)
         self.session = new_session(path, settings)

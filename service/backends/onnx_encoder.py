@@ -18,6 +18,7 @@ from service.backends.onnx_common import (
     model_file,
     model_type_of,
     new_session,
+    token_limit,
 )
 from service.backends.onnx_export import OPTIMIZER_TYPE, export_encoder
 from service.backends.padding import pad_batch
@@ -47,8 +48,7 @@ class OnnxEncoder:
         meta = self.model.meta
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
         family = family_for(meta["model_type"])
-        own_limit = int(meta["max_tokens"])
-        max_tokens = min(own_limit, settings.max_seq_length) if settings.max_seq_length else own_limit
+        max_tokens = token_limit(meta, settings)
         self.text = TextIds(self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
         self.padding_side: str = meta["padding_side"]
         path, dtype = model_file(self.model, settings, self._feeds_of)
