@@ -61,7 +61,7 @@ def load_models(threads: int) -> tuple[Any, Any, int]:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from service.backends.torch_encoder import load_encoder
+    from service.backends.torch.encoder import load_encoder
     from service.config import Settings
 
     default = torch.get_num_threads()

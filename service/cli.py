@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (field, options) in SERVE_FLAGS.items():
         serve.add_argument(flag, dest=field, default=None, **options)
     serve.set_defaults(func=_serve)
-    from service.backends.mlx_convert import add_subcommand as add_convert_mlx
+    from service.backends.mlx.convert import add_subcommand as add_convert_mlx
 
     add_convert_mlx(commands)
     try:

@@ -65,7 +65,7 @@ requires_mlx = pytest.mark.skipif(not mlx_usable(), reason="needs the mlx extra:
 @pytest.fixture(scope="session")
 def qwen3_mlx_path(qwen3_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Qwen3 embedder converted to MLX format (float32) by `embedrank convert-mlx`."""
-    from service.backends.mlx_convert import convert_to_mlx
+    from service.backends.mlx.convert import convert_to_mlx
 
     return convert_to_mlx(str(qwen3_path), tmp_path_factory.mktemp("qwen3-mlx") / "model")
 

@@ -10,18 +10,18 @@ from service.backends.base import Encoder, Scorer
 from service.config import Settings
 
 ENCODERS: dict[str, str] = {
-    "torch": "service.backends.torch_encoder:load_encoder",
-    "mlx": "service.backends.mlx_encoder:load_encoder",
-    "onnx": "service.backends.onnx_encoder:load_encoder",
+    "torch": "service.backends.torch.encoder:load_encoder",
+    "mlx": "service.backends.mlx.encoder:load_encoder",
+    "onnx": "service.backends.onnx.encoder:load_encoder",
 }
 
 # Keys: "<backend>" for classic (sentence-transformers) cross-encoders, "<backend>:<reranker family>"
 # for causal-LM rerankers. A backend without its own entry falls back to torch's.
 SCORERS: dict[str, str] = {
-    "torch": "service.backends.torch_cross_encoder:load_scorer",
-    "torch:qwen3-reranker": "service.backends.torch_qwen3_reranker:load_scorer",
-    "mlx:qwen3-reranker": "service.backends.mlx_qwen3_reranker:load_scorer",
-    "onnx": "service.backends.onnx_cross_encoder:load_scorer",
+    "torch": "service.backends.torch.cross_encoder:load_scorer",
+    "torch:qwen3-reranker": "service.backends.torch.qwen3_reranker:load_scorer",
+    "mlx:qwen3-reranker": "service.backends.mlx.qwen3_reranker:load_scorer",
+    "onnx": "service.backends.onnx.cross_encoder:load_scorer",
 }
 
 

@@ -45,7 +45,7 @@ def test_cli_converts_official_qwen3_embedding_layout(qwen3_path: Path, tmp_path
 def test_lm_heads_are_kept_unless_dropped(qwen3_reranker_path: Path, tmp_path: Path) -> None:
     import mlx.core as mx
 
-    from service.backends.mlx_convert import convert_to_mlx
+    from service.backends.mlx.convert import convert_to_mlx
 
     folder = convert_to_mlx(str(qwen3_reranker_path), tmp_path / "rr", dtype="float16")
     assert "lm_head.weight" in weight_names(folder)
@@ -56,7 +56,7 @@ def test_lm_heads_are_kept_unless_dropped(qwen3_reranker_path: Path, tmp_path: P
 
 
 def test_refuses_to_overwrite(qwen3_path: Path, tmp_path: Path) -> None:
-    from service.backends.mlx_convert import convert_to_mlx
+    from service.backends.mlx.convert import convert_to_mlx
 
     with pytest.raises(FileExistsError):
         convert_to_mlx(str(qwen3_path), tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.backends.torch_encoder import TorchEncoder
+from service.backends.torch.encoder import TorchEncoder
 from service.config import Settings
 from tests.conftest import requires_mlx
 
@@ -30,7 +30,7 @@ def torch_encoder(qwen3_path: Path) -> TorchEncoder:
 
 
 def mlx_encoder(path: Path, **settings: object) -> object:
-    from service.backends.mlx_encoder import MlxEncoder
+    from service.backends.mlx.encoder import MlxEncoder
 
     return MlxEncoder(str(path), Settings(**settings))  # type: ignore[arg-type]
 
@@ -76,7 +76,7 @@ def test_runs_on_a_worker_thread(qwen3_mlx_path: Path) -> None:
 def test_quantised_weights(
     bits: int, min_cosine: float, qwen3_path: Path, tmp_path: Path, torch_encoder: TorchEncoder
 ) -> None:
-    from service.backends.mlx_convert import convert_to_mlx
+    from service.backends.mlx.convert import convert_to_mlx
 
     path = convert_to_mlx(str(qwen3_path), tmp_path / f"q{bits}", bits=bits, group_size=32)
     assert json.loads((path / "config.json").read_text())["quantization"]["bits"] == bits
@@ -121,7 +121,7 @@ def test_bare_tokenizer_gets_eos_and_truncation_keeps_it(qwen3_bare_path: Path) 
 
 
 def test_refuses_a_bert_model_naming_the_alternative() -> None:
-    from service.backends.torch_common import default_model_path
+    from service.backends.torch.common import default_model_path
 
     with pytest.raises(RuntimeError, match="BACKEND=torch"):
         mlx_encoder(Path(default_model_path()))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.backends.torch_qwen3_reranker import TorchQwen3Reranker
+from service.backends.torch.qwen3_reranker import TorchQwen3Reranker
 from service.config import Settings
 from service.families import QWEN3_RERANKER
 from tests.conftest import requires_mlx
@@ -32,7 +32,7 @@ def torch_scores(qwen3_reranker_path: Path) -> np.ndarray:
 
 
 def mlx_scorer(path: Path) -> object:
-    from service.backends.mlx_qwen3_reranker import MlxQwen3Reranker
+    from service.backends.mlx.qwen3_reranker import MlxQwen3Reranker
 
     return MlxQwen3Reranker(str(path), QWEN3_RERANKER, Settings())
 
@@ -54,7 +54,7 @@ def test_scores_equal_torch_and_order_is_identical(
 
 
 def test_quantised_reranker(qwen3_reranker_path: Path, tmp_path: Path, torch_scores: np.ndarray) -> None:
-    from service.backends.mlx_convert import convert_to_mlx
+    from service.backends.mlx.convert import convert_to_mlx
 
     path = convert_to_mlx(str(qwen3_reranker_path), tmp_path / "q8", bits=8, group_size=32)
     scorer = mlx_scorer(path)

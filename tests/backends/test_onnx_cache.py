@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.backends.onnx_cache import fingerprint
-from service.backends.onnx_encoder import OnnxEncoder
-from service.backends.torch_encoder import TorchEncoder
+from service.backends.onnx.cache import fingerprint
+from service.backends.onnx.encoder import OnnxEncoder
+from service.backends.torch.encoder import TorchEncoder
 from service.config import Settings
 
 TEXTS = ["the cat eats food", "a dog", "qdrant is a vector database for local search"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service.backends.onnx_cross_encoder import OnnxCrossEncoder
-from service.backends.torch_cross_encoder import TorchCrossEncoder
+from service.backends.onnx.cross_encoder import OnnxCrossEncoder
+from service.backends.torch.cross_encoder import TorchCrossEncoder
 from service.config import Settings
 
 PAIRS = [

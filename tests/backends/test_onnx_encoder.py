@@ -10,9 +10,9 @@ import numpy as np
 import onnx
 import pytest
 
-from service.backends.onnx_encoder import OnnxEncoder, load_encoder
-from service.backends.torch_encoder import TorchEncoder
-from service.backends.torch_encoder import load_encoder as load_torch_encoder
+from service.backends.onnx.encoder import OnnxEncoder, load_encoder
+from service.backends.torch.encoder import TorchEncoder
+from service.backends.torch.encoder import load_encoder as load_torch_encoder
 from service.config import Settings
 
 # Natural sentences of typical query/document length (single words are discussed in the README).

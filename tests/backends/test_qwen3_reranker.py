@@ -9,11 +9,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from service.backends.qwen3_reranker import RerankPrompt
 from service.backends.registry import scorer_target
-from service.backends.torch_qwen3_reranker import TorchQwen3Reranker
+from service.backends.torch.qwen3_reranker import TorchQwen3Reranker
 from service.config import Settings
 from service.families import QWEN3_RERANKER
+from service.tokens.rerank_prompt import RerankPrompt
 
 # Copied from Qwen's model card / QwenLM/Qwen3-Embedding examples, independently of service/families.py.
 OFFICIAL_PREFIX = (
@@ -114,8 +114,8 @@ def test_torch_scores_match_the_official_transformers_code(qwen3_reranker_path: 
 
 
 def test_registry_routes_rerankers_by_their_config(qwen3_reranker_path: Path, cross_encoder_path: Path) -> None:
-    assert scorer_target("torch", str(qwen3_reranker_path)).endswith("torch_qwen3_reranker:load_scorer")
-    assert scorer_target("mlx", str(qwen3_reranker_path)).endswith("mlx_qwen3_reranker:load_scorer")
+    assert scorer_target("torch", str(qwen3_reranker_path)).endswith("torch.qwen3_reranker:load_scorer")
+    assert scorer_target("mlx", str(qwen3_reranker_path)).endswith("mlx.qwen3_reranker:load_scorer")
     # BERT cross-encoders stay on sentence-transformers, whatever runs the embedder.
-    assert scorer_target("torch", str(cross_encoder_path)).endswith("torch_cross_encoder:load_scorer")
-    assert scorer_target("mlx", str(cross_encoder_path)).endswith("torch_cross_encoder:load_scorer")
+    assert scorer_target("torch", str(cross_encoder_path)).endswith("torch.cross_encoder:load_scorer")
+    assert scorer_target("mlx", str(cross_encoder_path)).endswith("torch.cross_encoder:load_scorer")

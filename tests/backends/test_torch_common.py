@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from service.backends.torch_common import default_model_path, pad_to_tensors
+from service.backends.torch.common import default_model_path, pad_to_tensors
 
 
 @pytest.mark.parametrize("side", ["right", "left"])

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sentence_transformers import CrossEncoder
 
-from service.backends.torch_cross_encoder import TorchCrossEncoder
+from service.backends.torch.cross_encoder import TorchCrossEncoder
 from service.config import Settings
 
 PAIRS = [

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from service.backends.torch_encoder import TorchEncoder, load_encoder
+from service.backends.torch.encoder import TorchEncoder, load_encoder
 from service.config import Settings
 
 TEXTS = ["the cat eats food", "a dog", "qdrant is a vector database for local search", "yes"]

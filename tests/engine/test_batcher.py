@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from service.backends.base import TokenIds
-from service.backends.torch_encoder import load_encoder
+from service.backends.torch.encoder import load_encoder
 from service.config import Settings
 from service.engine.batcher import Batcher, BatchLimits
 from service.errors import NotReady, Overloaded

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from service.backends.padding import pad_batch
-from service.backends.pair_ids import segment_ids
 from service.config import Settings
+from service.tokens.padding import pad_batch
+from service.tokens.pairs import segment_ids
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def _hf_model(stage: Any) -> Any:
 
 def export_encoder(name_or_path: str, settings: Settings, folder: Path) -> dict[str, Any]:
     """Export the torch encoder's stack (transformer, pooling, dense; no Normalize) plus its tokenizer."""
-    from service.backends.torch_encoder import TorchEncoder
+    from service.backends.torch.encoder import TorchEncoder
 
     started = time.perf_counter()
     encoder = TorchEncoder(name_or_path, export_settings(settings))
@@ -160,7 +160,7 @@ def export_cross_encoder(name_or_path: str, settings: Settings, folder: Path) ->
     """Export the torch cross-encoder's stack to one graph answering raw relevance logits."""
     import torch
 
-    from service.backends.torch_cross_encoder import TorchCrossEncoder
+    from service.backends.torch.cross_encoder import TorchCrossEncoder
 
     started = time.perf_counter()
     scorer = TorchCrossEncoder(name_or_path, export_settings(settings))

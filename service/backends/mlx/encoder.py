@@ -9,12 +9,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ModelInfo, TokenIds
-from service.backends.mlx_common import MlxModel, device_name, load_mlx_model, model_dir
+from service.backends.mlx.common import MlxModel, device_name, load_mlx_model, model_dir
 from service.backends.model_config import read_config
-from service.backends.padding import last_real_index, pad_batch
-from service.backends.text_ids import TextIds, max_tokens_of
 from service.config import Settings
 from service.families import family_for
+from service.tokens.padding import last_real_index, pad_batch
+from service.tokens.text import TextIds, max_tokens_of
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ScorerInfo, TokenIds
-from service.backends.pair_ids import PairIds, segment_ids
-from service.backends.torch_common import resolve_device, resolve_dtype
+from service.backends.torch.common import resolve_device, resolve_dtype
 from service.config import Settings
+from service.tokens.pairs import PairIds, segment_ids
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ScorerInfo, TokenIds
-from service.backends.mlx_common import MlxModel, body_of, device_name, load_mlx_model
+from service.backends.mlx.common import MlxModel, body_of, device_name, load_mlx_model
 from service.backends.model_config import reranker_family_of
-from service.backends.qwen3_reranker import RerankPrompt, reranker_max_tokens
 from service.config import Settings
 from service.families import RerankerFamily
+from service.tokens.rerank_prompt import RerankPrompt, reranker_max_tokens
 
 logger = logging.getLogger(__name__)
 

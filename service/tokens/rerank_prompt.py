@@ -9,9 +9,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import TokenIds
-from service.backends.padding import pad_batch
-from service.backends.text_ids import max_tokens_of
 from service.families import RerankerFamily
+from service.tokens.padding import pad_batch
+from service.tokens.text import max_tokens_of
 
 
 class RerankPrompt:

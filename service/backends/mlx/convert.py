@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from service.backends.mlx_common import import_mlx, load_mlx_model
+from service.backends.mlx.common import import_mlx, load_mlx_model
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from numpy.typing import NDArray
 
 from service.backends.base import ScorerInfo, TokenIds
 from service.backends.model_config import is_mlx_format, read_config, reranker_family_of
-from service.backends.qwen3_reranker import RerankPrompt, reranker_max_tokens
-from service.backends.torch_common import resolve_device, resolve_dtype
+from service.backends.torch.common import resolve_device, resolve_dtype
 from service.config import Settings
 from service.families import RerankerFamily
+from service.tokens.rerank_prompt import RerankPrompt, reranker_max_tokens
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ScorerInfo, TokenIds
-from service.backends.onnx_common import (
+from service.backends.onnx.common import (
     check_device,
     exported_model,
     import_onnxruntime,
@@ -19,10 +19,10 @@ from service.backends.onnx_common import (
     new_session,
     token_limit,
 )
-from service.backends.onnx_export import CROSS_ENCODER_TYPES, export_cross_encoder
-from service.backends.padding import pad_batch
-from service.backends.pair_ids import PairIds, segment_ids
+from service.backends.onnx.export import CROSS_ENCODER_TYPES, export_cross_encoder
 from service.config import Settings
+from service.tokens.padding import pad_batch
+from service.tokens.pairs import PairIds, segment_ids
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ModelInfo, TokenIds
-from service.backends.onnx_common import (
+from service.backends.onnx.common import (
     check_device,
     exported_model,
     import_onnxruntime,
@@ -20,11 +20,11 @@ from service.backends.onnx_common import (
     new_session,
     token_limit,
 )
-from service.backends.onnx_export import OPTIMIZER_TYPE, export_encoder
-from service.backends.padding import pad_batch
-from service.backends.text_ids import TextIds
+from service.backends.onnx.export import OPTIMIZER_TYPE, export_encoder
 from service.config import Settings
 from service.families import family_for
+from service.tokens.padding import pad_batch
+from service.tokens.text import TextIds
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -97,6 +97,6 @@ def load_encoder(settings: Settings) -> OnnxEncoder:
     """Registry factory: the configured model, or the embedded MiniLM when MODEL_NAME is unset."""
     if settings.model_name:
         return OnnxEncoder(settings.model_name, settings)
-    from service.backends.torch_common import default_model_path
+    from service.backends.torch.common import default_model_path
 
     return OnnxEncoder(default_model_path(), settings, display_name=DEFAULT_MODEL_NAME)

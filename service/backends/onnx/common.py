@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from service.backends.model_config import read_config
-from service.backends.onnx_cache import CacheEntry, default_cache_dir, entry_for, load_or_export
-from service.backends.onnx_export import MODEL_FILE
-from service.backends.onnx_int8 import Feeds, quantise_int8
+from service.backends.onnx.cache import CacheEntry, default_cache_dir, entry_for, load_or_export
+from service.backends.onnx.export import MODEL_FILE
+from service.backends.onnx.int8 import Feeds, quantise_int8
 from service.config import Settings
 from service.errors import MissingExtra
 

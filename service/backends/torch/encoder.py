@@ -10,8 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import ModelInfo, TokenIds
-from service.backends.text_ids import TextIds
-from service.backends.torch_common import (
+from service.backends.torch.common import (
     default_model_path,
     has_sentence_transformers_config,
     model_type_of,
@@ -22,6 +21,7 @@ from service.backends.torch_common import (
 )
 from service.config import Settings
 from service.families import Family, family_for
+from service.tokens.text import TextIds
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 

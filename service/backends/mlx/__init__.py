@@ -1,0 +1,1 @@
+"""MLX runtime (Apple Silicon; CPU builds on Linux): mlx-lm forward passes for decoder models."""

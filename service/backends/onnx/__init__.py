@@ -1,0 +1,1 @@
+"""ONNX Runtime (CPU): graphs exported from the torch stack, cached, optionally int8."""

@@ -1,0 +1,1 @@
+"""PyTorch runtime: sentence-transformers encoders, CrossEncoders and causal-LM rerankers (CPU, CUDA, MPS)."""

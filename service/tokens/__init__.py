@@ -1,0 +1,1 @@
+"""Text → token ids for every backend: prompts' ids, pairs, truncation on ids and padding (no model code)."""
