@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.api import cohere, health, native, openai, tei
 from service.api.errors import install_error_handlers
+from service.api.loop_lag import LoopLagMonitor
 from service.api.middleware import install_middleware, observe_engine
 from service.api.responses import FastJSONResponse
 from service.backends.registry import load_encoder, load_scorer
@@ -41,10 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop_lag = LoopLagMonitor()
+        loop_lag.start()
+        app.state.loop_lag = loop_lag
         engine = await asyncio.to_thread(build_engine, settings)
         await engine.start()
         app.state.engine = engine
-        observe_engine(app, engine)
+        observe_engine(app, engine, loop_lag)
         logger.info(
             "ready: %s on %s/%s in %.1fs", engine.info.name, engine.info.backend, engine.info.device,
             engine.load_seconds,
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await engine.stop(settings.shutdown_grace_s)
+            await loop_lag.stop()
 
     app = FastAPI(
         title="embedrank",

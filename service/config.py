@@ -72,8 +72,8 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description=(
-            "Intra-op threads of torch or onnxruntime; 0 = torch: physical cores - 1 (min 1), leaving the "
-            "event loop a core; onnxruntime: its default (one per core)."
+            "Intra-op threads of inference, the same for every backend (torch encoder and reranker, "
+            "onnxruntime): 0 = one per physical core, what measured fastest on a dedicated machine."
         ),
     )
     max_seq_length: int | None = Field(
@@ -107,11 +107,11 @@ class Settings(BaseSettings):
 
     # --- batching and caching ---
     max_batch_tokens: int = Field(
-        4096,
-        ge=1,
+        0,
+        ge=0,
         description=(
-            "Token budget of one forward pass (batch size x padded length). 4096 suits CPUs (bigger batches "
-            "spill the caches: 16384 ran mixed loads 1.4x slower); raise it on a large GPU."
+            "Token budget of one forward pass (batch size x padded length). 0 = per device: 4096 on CPU "
+            "(bigger batches spill the caches: 16384 ran mixed loads 1.4x slower), 16384 on CUDA and MPS."
         ),
     )
     max_batch_items: int = Field(64, ge=1, description="Most inputs in one forward pass.")
@@ -125,10 +125,19 @@ class Settings(BaseSettings):
             "only as the benchmark's first-in-first-out baseline."
         ),
     )
-    max_queue_tokens: int = Field(
-        2_000_000, ge=1, description="Tokens waiting in the queue before new requests get 429."
+    max_queue_wait_s: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Admission limit: a request is refused at once (429, Retry-After) when the work already "
+            "admitted plus its own, estimated from its characters and the measured seconds per token, "
+            "would take longer than this. 0 = half of REQUEST_TIMEOUT_S (60 s when that is 0), so "
+            "admitted work finishes before its deadline even when the estimate is 2x off."
+        ),
     )
-    embed_cache_size: int = Field(8192, ge=0, description="LRU embedding cache entries; 0 disables it.")
+    embed_cache_mb: float = Field(
+        64.0, ge=0, description="Memory for the LRU embedding cache in MiB (vectors and keys); 0 disables it."
+    )
 
     # --- limits ---
     max_items_per_request: int = Field(2048, ge=1, description="Most texts/passages in one request.")
@@ -178,13 +187,26 @@ class Settings(BaseSettings):
 
     # --- optional parts ---
     ui_enabled: bool = Field(True, description="Mount the Gradio console at /ui when gradio is installed.")
-    warmup: bool = Field(True, description="Run one tiny inference at start-up before /ready says yes.")
+    warmup: bool = Field(
+        True,
+        description=(
+            "Before /ready says yes, run one tiny inference and one timed batch per model (the first cost "
+            "estimate of admission)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> Settings:
         if self.cors_allow_credentials and "*" in self.cors_origin_list:
             raise ValueError("CORS_ORIGINS='*' cannot be combined with CORS_ALLOW_CREDENTIALS=true; list the origins")
         return self
+
+    @property
+    def queue_wait_limit_s(self) -> float:
+        """MAX_QUEUE_WAIT_S, or the default derived from REQUEST_TIMEOUT_S."""
+        if self.max_queue_wait_s > 0:
+            return self.max_queue_wait_s
+        return self.request_timeout_s / 2 if self.request_timeout_s > 0 else 60.0
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -72,12 +72,11 @@ class InProcessService:
 
     def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
         """Exact counts without special tokens, as the client reads them from TEI /tokenize."""
-        engine = self.bridge.engine()
-        tokenizer = getattr(engine.encoder, "tokenizer", None)
-        if tokenizer is None:
-            return None
-        special = set(getattr(tokenizer, "all_special_ids", None) or ())
-        return [sum(1 for token in ids if token not in special) for ids in engine.encoder.tokenize(list(texts))]
+
+        async def work(engine: Engine) -> list[int]:
+            return await engine.count_content_tokens(list(texts))
+
+        return self.bridge.call_blocking(work)
 
     def rerank(
         self, query: str, passages: Sequence[str], top_k: int | None = None, use_cross_encoder: bool | None = None

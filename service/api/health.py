@@ -34,7 +34,7 @@ async def health(request: Request) -> Response:
         "family": info.family.name,
         "cross_encoder": engine.scorer.info.name if engine.scorer else None,
         "version": __version__,
-        "stats": engine.stats(),
+        "stats": {**engine.stats(), "event_loop_lag_s": _loop_lag(request)},
     }
     return FastJSONResponse(content, status_code=503 if problems else 200)
 
@@ -43,3 +43,8 @@ async def health(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     engine_of(request)
     return FastJSONResponse({"status": "ready"})
+
+
+def _loop_lag(request: Request) -> float | None:
+    monitor = getattr(request.app.state, "loop_lag", None)
+    return round(monitor.recent_max, 4) if monitor is not None else None

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from service import __version__
+from service.api.loop_lag import LoopLagMonitor
 from service.engine import Engine
 from service.engine.batcher import BatchRecord
 
@@ -65,9 +66,10 @@ class Metrics:
         self.batch_tokens.labels(record.batcher).observe(record.tokens)
         self.batch_seconds.labels(record.batcher).observe(record.seconds)
 
-    def bind(self, engine: Engine) -> None:
+    def bind(self, engine: Engine, loop_lag: LoopLagMonitor | None = None) -> None:
         """Start observing a freshly built engine (called by the lifespan)."""
         self.engine_collector.engine = engine
+        self.engine_collector.loop_lag = loop_lag
         engine.add_batch_observer(self.observe_batch)
 
     def exposition(self) -> bytes:
@@ -79,6 +81,7 @@ class EngineCollector(Collector):
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.loop_lag: LoopLagMonitor | None = None
 
     def collect(self) -> Iterator[Metric]:
         engine = self.engine
@@ -110,6 +113,29 @@ class EngineCollector(Collector):
         entries = GaugeMetricFamily("embedrank_cache_entries", "Entries in the embedding cache.")
         entries.add_metric([], cache["entries"])
         yield entries
+        cache_bytes = GaugeMetricFamily("embedrank_cache_bytes", "Memory held by the embedding cache.")
+        cache_bytes.add_metric([], cache["bytes"])
+        yield cache_bytes
+        admission = engine.admission.stats
+        rejected = CounterMetricFamily(
+            "embedrank_rejected_requests", "Requests refused with 429 at admission (estimated wait too long)."
+        )
+        rejected.add_metric([], admission.rejected)
+        yield rejected
+        queued = GaugeMetricFamily(
+            "embedrank_queued_work_seconds", "Estimated seconds of admitted work not yet finished."
+        )
+        queued.add_metric([], admission.queued_seconds)
+        yield queued
+        tokenize = CounterMetricFamily("embedrank_tokenize_seconds", "Time spent in the tokenisation stage.")
+        tokenize.add_metric([], engine.tokens.seconds)
+        yield tokenize
+        if self.loop_lag is not None:
+            lag = GaugeMetricFamily(
+                "embedrank_event_loop_lag_seconds", "Worst event-loop lag of the last 10 s (a timer firing late)."
+            )
+            lag.add_metric([], self.loop_lag.recent_max)
+            yield lag
 
 
 def _batcher_metrics(engine: Engine) -> Iterator[Metric]:
@@ -119,7 +145,7 @@ def _batcher_metrics(engine: Engine) -> Iterator[Metric]:
         ),
         "queue_tokens": GaugeMetricFamily(
             "embedrank_queue_tokens",
-            "Tokens accepted and not yet computed (the MAX_QUEUE_TOKENS backlog).",
+            "Tokens accepted and not yet computed.",
             labels=["batcher"],
         ),
         "real_tokens": CounterMetricFamily(
@@ -130,8 +156,8 @@ def _batcher_metrics(engine: Engine) -> Iterator[Metric]:
         ),
         "items": CounterMetricFamily("embedrank_items_processed", "Inputs run through the model.", labels=["batcher"]),
         "failures": CounterMetricFamily("embedrank_batch_failures", "Forward passes that failed.", labels=["batcher"]),
-        "rejected_requests": CounterMetricFamily(
-            "embedrank_rejected_requests", "Requests refused with 429 (queue full).", labels=["batcher"]
+        "oom_splits": CounterMetricFamily(
+            "embedrank_oom_batch_splits", "Batches split in two after the device ran out of memory.", labels=["batcher"]
         ),
         "dropped_items": CounterMetricFamily(
             "embedrank_dropped_items", "Queued inputs dropped (caller gone or timed out).", labels=["batcher"]

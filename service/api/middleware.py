@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from service.api.auth import AuthMiddleware, auth_enabled
 from service.api.limits import BodyLimitMiddleware, TimeoutMiddleware
+from service.api.loop_lag import LoopLagMonitor
 from service.api.metrics import Metrics, install_metrics
 from service.api.observe import REQUEST_ID_HEADER, RequestContextMiddleware
 from service.config import Settings
@@ -45,11 +46,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         logger.warning("serving on %s without API_KEY: anyone who can reach this port can use it", settings.host)
 
 
-def observe_engine(app: FastAPI, engine: Engine) -> None:
-    """Hook a freshly loaded engine into the app's metrics (called by the lifespan)."""
+def observe_engine(app: FastAPI, engine: Engine, loop_lag: LoopLagMonitor | None = None) -> None:
+    """Hook a freshly loaded engine (and the loop-lag monitor) into the app's metrics (called by the lifespan)."""
     metrics: Metrics | None = getattr(app.state, "metrics", None)
     if metrics is not None:
-        metrics.bind(engine)
+        metrics.bind(engine, loop_lag)
 
 
 def _is_loopback(host: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from service.api.dispatch import ShapeDispatcher, until_disconnect
-from service.api.responses import FastJSONResponse, timing_headers
+from service.api.responses import FastJSONResponse, timing_headers, vectors_response
 from service.api.state import engine_of
 from service.schemas.native import EmbedRequest, EmbedResponse, RerankRequest, RerankResponse
 
@@ -40,7 +40,7 @@ async def native_embed(request: Request, body: dict[str, Any]) -> Response:
         "model": info.name,
         "usage": {"prompt_tokens": result.total_tokens, "total_tokens": result.total_tokens},
     }
-    return FastJSONResponse(content, headers=timing_headers(result.timings))
+    return await vectors_response(content, values=result.vectors.size, headers=timing_headers(result.timings))
 
 
 async def native_rerank(request: Request, body: dict[str, Any]) -> Response:

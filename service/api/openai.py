@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from service.api.compat import embed_input
 from service.api.dispatch import read_json
 from service.api.errors import register_dialect, set_dialect
-from service.api.responses import FastJSONResponse, timing_headers
+from service.api.responses import FastJSONResponse, timing_headers, vectors_response
 from service.api.state import engine_of
 from service.engine import Engine
 from service.errors import NotFound, ServiceError
@@ -63,7 +63,7 @@ async def embeddings(request: Request) -> Response:
         "model": engine_of(request).info.name,
         "usage": {"prompt_tokens": result.total_tokens, "total_tokens": result.total_tokens},
     }
-    return FastJSONResponse(content, headers=timing_headers(result.timings))
+    return await vectors_response(content, values=result.vectors.size, headers=timing_headers(result.timings))
 
 
 def _model(engine: Engine) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from service.api.compat import check_items, compat_method, embed_input, rerank_c
 from service.api.dispatch import read_json
 from service.api.errors import register_dialect, set_dialect
 from service.api.native import embed_dispatch, rerank_dispatch
-from service.api.responses import FastJSONResponse, timing_headers
+from service.api.responses import FastJSONResponse, timing_headers, vectors_response
 from service.api.state import engine_of
 from service.api.tei_tokens import tokens_of
 from service.engine import Engine
@@ -56,12 +56,12 @@ async def tei_embed(request: Request, body: dict[str, Any]) -> Response:
         normalize=req.normalize,
         truncate=req.truncate is not False,
     )
-    return FastJSONResponse(result.vectors, headers=timing_headers(result.timings))
+    return await vectors_response(result.vectors, values=result.vectors.size, headers=timing_headers(result.timings))
 
 
-def check_fits(engine: Engine, query: str, texts: Sequence[str]) -> None:
+async def check_fits(engine: Engine, query: str, texts: Sequence[str]) -> None:
     """truncate: false — refuse (413) what the reranker would cut; counted with the embedding tokenizer."""
-    query_tokens, *text_tokens = engine.count_tokens([query, *texts])
+    query_tokens, *text_tokens = await engine.count_tokens([query, *texts])
     if compat_method(engine) == "bi-encoder":
         limit, sizes = engine.info.max_tokens, text_tokens
     else:
@@ -78,7 +78,7 @@ def check_fits(engine: Engine, query: str, texts: Sequence[str]) -> None:
 async def tei_rerank(request: Request, body: dict[str, Any]) -> Response:
     req = RerankRequest.model_validate(body)
     if req.truncate is False:
-        check_fits(engine_of(request), req.query, req.texts)
+        await check_fits(engine_of(request), req.query, req.texts)
     result = await rerank_compat(request, req.query, req.texts, None, param="texts")
     scores = [item.raw_score for item in result.items] if req.raw_scores else unit_scores(result)
     ranks = []
@@ -104,14 +104,16 @@ async def info(request: Request) -> Response:
         "model_sha": None,
         "model_dtype": model.dtype,
         "model_type": {"embedding": {"pooling": pooling}},
-        # No per-request cap exists here; this many full-length inputs fit in the queue before 429.
-        "max_concurrent_requests": max(1, settings.max_queue_tokens // model.max_tokens),
+        # No per-request cap exists here; about this many full-length inputs are admitted before 429.
+        "max_concurrent_requests": max(
+            1, int(engine.admission.max_wait_s / (model.max_tokens * engine.admission.seconds_per_token("embed")))
+        ),
         "max_input_length": model.max_tokens,
-        "max_batch_tokens": settings.max_batch_tokens,
+        "max_batch_tokens": engine.limits.max_batch_tokens,
         "max_batch_requests": settings.max_batch_items,
         "max_client_batch_size": settings.max_items_per_request,
         "auto_truncate": True,
-        "tokenization_workers": 1,
+        "tokenization_workers": engine.tokens.workers,
         "version": __version__,
         "sha": None,
         "docker_label": None,
@@ -127,5 +129,5 @@ async def tokenize(request: Request) -> Response:
     check_items(engine, texts, "inputs")
     input_type: InputType = "query" if req.prompt_name == "query" else "document"
     formatted = [engine.prompts.format(text, input_type) for text in texts]
-    tokens: list[list[SimpleToken]] = [tokens_of(engine, text, req.add_special_tokens) for text in formatted]
+    tokens: list[list[SimpleToken]] = [await tokens_of(engine, text, req.add_special_tokens) for text in formatted]
     return FastJSONResponse([[t.model_dump() for t in row] for row in tokens])

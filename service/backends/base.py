@@ -1,8 +1,11 @@
-"""The contracts every backend implements: an Encoder for embeddings, a Scorer for rerankers."""
+"""The contracts every backend implements: an Encoder for embeddings, a Scorer for rerankers.
+
+Backends are pure forward passes over padded ids: they bring the tokeniser that fits their model
+(`service.tokens`), and the engine's tokenisation stage runs it and pads every batch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,8 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.families import Family
+from service.tokens.padding import Batch, TokenIds
+from service.tokens.pairs import PairTokenizer
+from service.tokens.text import TextIds
 
-TokenIds = list[int]
+__all__ = ["Batch", "Encoder", "ModelInfo", "PairTokenizer", "Scorer", "ScorerInfo", "TextIds", "TokenIds"]
 
 
 @dataclass(frozen=True)
@@ -30,19 +36,12 @@ class ModelInfo:
 
 
 class Encoder(Protocol):
-    """An embedding model: tokenises, then turns token ids into raw (unnormalised) pooled vectors."""
+    """An embedding model: padded token ids in, raw (unnormalised) pooled vectors out."""
 
     info: ModelInfo
+    text: TextIds  # how texts become this model's ids (run by the engine, never by the backend)
 
-    def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
-        """Token ids with special tokens, NOT truncated (so callers see true lengths)."""
-        ...
-
-    def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
-        """Token ids cut to `info.max_tokens`, special tokens kept."""
-        ...
-
-    def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def encode(self, batch: Batch) -> NDArray[np.float32]:
         """Raw pooled vectors, shape (len(batch), dim)."""
         ...
 
@@ -59,15 +58,11 @@ class ScorerInfo:
 
 
 class Scorer(Protocol):
-    """A reranker: turns (query, passage) pairs into raw relevance logits."""
+    """A reranker: padded (query, passage) ids in, raw relevance logits out."""
 
     info: ScorerInfo
+    pairs: PairTokenizer  # how pairs become this model's ids; instruction-aware rerankers take the task
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        """Token ids of each pair, truncated to `info.max_tokens`; instruction-aware rerankers
-        (Qwen3-Reranker) put `instruction` (or their default task) in the prompt, others ignore it."""
-        ...
-
-    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def score(self, batch: Batch) -> NDArray[np.float32]:
         """Raw logits, shape (len(batch),)."""
         ...

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import TokenIds
 from service.engine.results import Timings
-from service.errors import NotReady, Overloaded, ServiceError
+from service.errors import NotReady, ServiceError
+from service.tokens.padding import TokenIds
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ class BatchLimits:
     max_batch_tokens: int
     max_batch_items: int
     wait_s: float
-    max_queue_tokens: int
     # False = first-in-first-out batches: only the benchmark's baseline (BATCH_ORDER=fifo) wants it.
     sort_by_length: bool = True
 
@@ -60,8 +59,8 @@ class BatcherStats:
     padded_tokens: int = 0
     real_tokens: int = 0
     dropped_items: int = 0
-    rejected_requests: int = 0
     failures: int = 0
+    oom_splits: int = 0  # batches split in two after the device ran out of memory
     consecutive_failures: int = 0  # reset by a successful batch; /health turns unhealthy above a limit
 
 
@@ -123,7 +122,6 @@ class Batcher:
         self._last_round_seconds = 0.0
         self._closed = False
         self._task: asyncio.Task[None] | None = None
-        self._seconds_per_token = 1e-4  # refined from measurements; used for Retry-After
         self.observers: list[BatchObserver] = []
 
     @property
@@ -163,13 +161,6 @@ class Batcher:
         if not self.alive:
             raise ServiceError(f"the {self.name} inference worker is not running")
         cost = sum(len(ids) for ids in rows)
-        if self._queued_tokens and self._queued_tokens + cost > self.limits.max_queue_tokens:
-            self.stats.rejected_requests += 1
-            wait = max(1.0, self._queued_tokens * self._seconds_per_token)
-            raise Overloaded(
-                f"the {self.name} queue is full ({self._queued_tokens} tokens waiting); retry later",
-                retry_after=round(wait, 1),
-            )
         loop = asyncio.get_running_loop()
         items = [_Item(ids=list(ids), future=loop.create_future()) for ids in rows]
         self._pending.extend(items)
@@ -239,7 +230,7 @@ class Batcher:
             item.started = started
         try:
             outputs = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._run, [item.ids for item in live]
+                self._executor, self._forward, [item.ids for item in live]
             )
         except Exception as exc:  # the backend failed: every caller in this batch hears about it
             self.stats.failures += 1
@@ -262,6 +253,19 @@ class Batcher:
             if not item.future.done():
                 item.future.set_result(outputs[row])
 
+    def _forward(self, rows: list[TokenIds]) -> NDArray[np.float32]:
+        """One forward pass; when the device runs out of memory, the batch is halved and retried, so no
+        request fails for a cause a smaller batch avoids (a single row that does not fit still fails)."""
+        try:
+            return self._run(rows)
+        except Exception as exc:
+            if len(rows) < 2 or not is_out_of_memory(exc):
+                raise
+            self.stats.oom_splits += 1
+            logger.warning("%s batch of %d rows ran out of device memory; splitting it in two", self.name, len(rows))
+            half = len(rows) // 2
+            return np.concatenate([self._forward(rows[:half]), self._forward(rows[half:])])
+
     def _record(self, live: list[_Item], tokens: int, seconds: float, *, failed: bool) -> None:
         padded = len(live) * max(len(item.ids) for item in live)
         self.stats.batches += 1
@@ -274,6 +278,9 @@ class Batcher:
                 observer(record)
             except Exception:  # an observer must never stop the batcher
                 logger.exception("batch observer %r failed", observer)
-        if tokens:
-            # exponential average of time per token: an honest Retry-After estimate
-            self._seconds_per_token = 0.8 * self._seconds_per_token + 0.2 * (seconds / tokens)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A device allocation failure (torch.cuda.OutOfMemoryError, MPS/MLX "out of memory" errors),
+    recognised without importing any framework."""
+    return "OutOfMemory" in type(exc).__name__ or "out of memory" in str(exc).lower()

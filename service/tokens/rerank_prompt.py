@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from service.backends.base import TokenIds
 from service.families import RerankerFamily
-from service.tokens.padding import pad_batch
+from service.tokens.padding import TokenIds
 from service.tokens.text import max_tokens_of
 
 
@@ -42,6 +38,7 @@ class RerankPrompt:
         if pad is None:
             raise RuntimeError("the reranker's tokenizer has neither a pad nor an EOS token")
         self.pad_id: int = int(pad)
+        self.padding_side = family.padding_side  # left: every row's answer position is the last column
 
     def _single_token(self, token: str) -> int:
         token_id = self.tokenizer.convert_tokens_to_ids(token)
@@ -54,14 +51,15 @@ class RerankPrompt:
     def body(self, query: str, document: str, instruction: str | None = None) -> str:
         return self.family.body_template.format(task=instruction or self.default_task, query=query, document=document)
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        bodies = [self.body(query, document, instruction) for query, document in pairs]
+    def tokenize(self, query: str, passages: Sequence[str], instruction: str | None = None) -> list[TokenIds]:
+        """Ids of every (query, document) prompt. A query longer than the body's room is cut (on its ids,
+        once) before it is repeated in every prompt: the official code would cut it away anyway."""
+        query_ids: TokenIds = self.tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"]
+        if len(query_ids) > self.body_room:
+            query = self.tokenizer.decode(query_ids[: self.body_room])
+        bodies = [self.body(query, document, instruction) for document in passages]
         encoded = self.tokenizer(bodies, add_special_tokens=False, truncation=True, max_length=self.body_room)
         return [[*self.prefix_ids, *row, *self.suffix_ids] for row in encoded["input_ids"]]
-
-    def pad(self, batch: Sequence[TokenIds]) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
-        """Left padding: every row's answer position is the last column."""
-        return pad_batch(batch, self.pad_id, self.family.padding_side)
 
 
 def reranker_max_tokens(family: RerankerFamily, config: dict[str, Any], override: int | None) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from service.backends.torch.encoder import TorchEncoder
 from service.config import Settings
+from tests.backends.rows import encode_rows
 from tests.conftest import requires_mlx
 
 pytestmark = requires_mlx
@@ -39,9 +40,9 @@ def mlx_encoder(path: Path, **settings: object) -> object:
 def test_vectors_match_torch_per_row(request: pytest.FixtureRequest, fixture: str, torch_encoder: TorchEncoder) -> None:
     """MLX-format (converted) and plain Hugging Face folders both give torch's vectors."""
     encoder = mlx_encoder(request.getfixturevalue(fixture))
-    ids = encoder.tokenize(TEXTS + UNEVEN)  # type: ignore[attr-defined]
-    assert ids == torch_encoder.tokenize(TEXTS + UNEVEN), "same tokens, same EOS rule"
-    ours, reference = encoder.encode(ids), torch_encoder.encode(ids)  # type: ignore[attr-defined]
+    ids = encoder.text.tokenize(TEXTS + UNEVEN)  # type: ignore[attr-defined]
+    assert ids == torch_encoder.text.tokenize(TEXTS + UNEVEN), "same tokens, same EOS rule"
+    ours, reference = encode_rows(encoder, ids), encode_rows(torch_encoder, ids)  # type: ignore[attr-defined]
     assert np.isfinite(ours).all()
     assert cosines(ours, reference).min() >= 0.9999
     np.testing.assert_allclose(ours, reference, atol=1e-4)
@@ -51,12 +52,12 @@ def test_vectors_match_torch_per_row(request: pytest.FixtureRequest, fixture: st
 
 def test_batched_equals_single_and_padding_sides_agree(qwen3_mlx_path: Path) -> None:
     encoder = mlx_encoder(qwen3_mlx_path)
-    ids = encoder.tokenize(UNEVEN)  # type: ignore[attr-defined]
+    ids = encoder.text.tokenize(UNEVEN)  # type: ignore[attr-defined]
     assert len({len(row) for row in ids}) == len(ids), "rows must need different amounts of padding"
-    left = encoder.encode(ids)  # type: ignore[attr-defined]
-    single = np.stack([encoder.encode([row])[0] for row in ids])  # type: ignore[attr-defined]
-    encoder.padding_side = "right"  # type: ignore[attr-defined]
-    right = encoder.encode(ids)  # type: ignore[attr-defined]
+    left = encode_rows(encoder, ids)  # type: ignore[attr-defined]
+    single = np.stack([encode_rows(encoder, [row])[0] for row in ids])  # type: ignore[attr-defined]
+    encoder.text.padding_side = "right"  # type: ignore[attr-defined]
+    right = encode_rows(encoder, ids)  # type: ignore[attr-defined]
     assert np.isfinite(left).all() and np.isfinite(right).all()
     np.testing.assert_allclose(left, single, atol=1e-5)
     np.testing.assert_allclose(right, single, atol=1e-5)
@@ -66,10 +67,10 @@ def test_batched_equals_single_and_padding_sides_agree(qwen3_mlx_path: Path) -> 
 def test_runs_on_a_worker_thread(qwen3_mlx_path: Path) -> None:
     """The engine loads on one thread and infers on another; MLX streams are per thread."""
     encoder = mlx_encoder(qwen3_mlx_path)
-    ids = encoder.tokenize(TEXTS)  # type: ignore[attr-defined]
+    ids = encoder.text.tokenize(TEXTS)  # type: ignore[attr-defined]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        threaded = pool.submit(encoder.encode, ids).result()  # type: ignore[attr-defined]
-    np.testing.assert_allclose(threaded, encoder.encode(ids), atol=1e-6)  # type: ignore[attr-defined]
+        threaded = pool.submit(encode_rows, encoder, ids).result()  # type: ignore[attr-defined]
+    np.testing.assert_allclose(threaded, encode_rows(encoder, ids), atol=1e-6)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("bits, min_cosine", [(8, 0.999), (4, 0.95)])
@@ -82,8 +83,8 @@ def test_quantised_weights(
     assert json.loads((path / "config.json").read_text())["quantization"]["bits"] == bits
     encoder = mlx_encoder(path)
     assert encoder.info.dtype == f"{bits}-bit/float32"  # type: ignore[attr-defined]
-    ids = encoder.tokenize(TEXTS)  # type: ignore[attr-defined]
-    ours, reference = encoder.encode(ids), torch_encoder.encode(ids)  # type: ignore[attr-defined]
+    ids = encoder.text.tokenize(TEXTS)  # type: ignore[attr-defined]
+    ours, reference = encode_rows(encoder, ids), encode_rows(torch_encoder, ids)  # type: ignore[attr-defined]
     assert cosines(ours, reference).min() >= min_cosine
     assert not np.allclose(ours, reference, atol=1e-5), "quantised weights really are used"
 
@@ -105,18 +106,18 @@ def test_sharded_weights(qwen3_path: Path, qwen3_mlx_path: Path, tmp_path: Path,
     for i, part in enumerate((keys[: len(keys) // 2], keys[len(keys) // 2 :])):
         mx.save_safetensors(str(mlx_folder / f"model-0000{i + 1}-of-00002.safetensors"), {k: weights[k] for k in part})
     assert len(list(hf.glob("model-*.safetensors"))) > 1
-    ids = torch_encoder.tokenize(TEXTS)
-    reference = torch_encoder.encode(ids)
+    ids = torch_encoder.text.tokenize(TEXTS)
+    reference = encode_rows(torch_encoder, ids)
     for folder in (hf, mlx_folder):
-        np.testing.assert_allclose(mlx_encoder(folder).encode(ids), reference, atol=1e-4)  # type: ignore[attr-defined]
+        np.testing.assert_allclose(encode_rows(mlx_encoder(folder), ids), reference, atol=1e-4)  # type: ignore[attr-defined]
 
 
 def test_bare_tokenizer_gets_eos_and_truncation_keeps_it(qwen3_bare_path: Path) -> None:
     encoder = mlx_encoder(qwen3_bare_path, max_seq_length=8)
     eos = encoder.tokenizer.eos_token_id  # type: ignore[attr-defined]
-    ids = encoder.tokenize(TEXTS)  # type: ignore[attr-defined]
+    ids = encoder.text.tokenize(TEXTS)  # type: ignore[attr-defined]
     assert [row.count(eos) for row in ids] == [1] * len(TEXTS) and all(row[-1] == eos for row in ids)
-    (cut,) = encoder.truncate([" ".join(["database"] * 50)])  # type: ignore[attr-defined]
+    (cut,) = encoder.text.truncated([" ".join(["database"] * 50)])  # type: ignore[attr-defined]
     assert len(cut) == 8 and cut[-1] == eos
 
 
@@ -154,5 +155,5 @@ def test_other_decoder_families_with_transformers5_rope_config(model_type: str, 
     tokenizer.save_pretrained(tmp_path)  # type: ignore[attr-defined]
     assert "rope_theta" not in json.loads((tmp_path / "config.json").read_text()), "nested, as transformers 5 saves"
     reference = TorchEncoder(str(tmp_path), Settings())
-    ids = reference.tokenize(UNEVEN)
-    np.testing.assert_allclose(mlx_encoder(tmp_path).encode(ids), reference.encode(ids), atol=1e-4)  # type: ignore[attr-defined]
+    ids = reference.text.tokenize(UNEVEN)
+    np.testing.assert_allclose(encode_rows(mlx_encoder(tmp_path), ids), encode_rows(reference, ids), atol=1e-4)  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from service.backends.onnx.cache import fingerprint
 from service.backends.onnx.encoder import OnnxEncoder
 from service.backends.torch.encoder import TorchEncoder
 from service.config import Settings
+from tests.backends.rows import encode_rows
 
 TEXTS = ["the cat eats food", "a dog", "qdrant is a vector database for local search"]
 
@@ -43,8 +44,8 @@ def test_second_start_reuses_the_export(model_copy: Path, tmp_path: Path, caplog
     assert not any("exported" in r.getMessage() and "torch" in r.name for r in caplog.records)
     assert not any(r.name.endswith("torch_encoder") for r in caplog.records), "torch was not loaded again"
     logging.getLogger(__name__).info("first start %.2fs (export), second %.2fs (cache)", first_s, second_s)
-    ids = first.tokenize(TEXTS)
-    np.testing.assert_array_equal(first.encode(ids), second.encode(ids))
+    ids = first.text.tokenize(TEXTS)
+    np.testing.assert_array_equal(encode_rows(first, ids), encode_rows(second, ids))
 
 
 def test_int8_is_built_once(model_copy: Path, tmp_path: Path) -> None:
@@ -75,8 +76,10 @@ def test_corrupt_entry_is_exported_again_with_a_warning(
     encoder = OnnxEncoder(str(model_copy), settings)
     assert encoder.exported
     assert any(r.levelno == logging.WARNING and "corrupt" in r.getMessage() for r in caplog.records)
-    ids = encoder.tokenize(TEXTS)
-    np.testing.assert_allclose(encoder.encode(ids), TorchEncoder(str(model_copy), Settings()).encode(ids), atol=1e-4)
+    ids = encoder.text.tokenize(TEXTS)
+    np.testing.assert_allclose(
+        encode_rows(encoder, ids), encode_rows(TorchEncoder(str(model_copy), Settings()), ids), atol=1e-4
+    )
 
 
 def test_changed_weights_get_a_new_entry(model_copy: Path, tmp_path: Path) -> None:

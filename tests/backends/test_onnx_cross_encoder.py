@@ -9,6 +9,7 @@ import numpy as np
 from service.backends.onnx.cross_encoder import OnnxCrossEncoder
 from service.backends.torch.cross_encoder import TorchCrossEncoder
 from service.config import Settings
+from tests.backends.rows import pair_rows, score_rows
 
 PAIRS = [
     ("the cat", "the cat eats food and bread"),
@@ -22,19 +23,19 @@ def test_logits_match_torch(cross_encoder_path: Path, onnx_cache_dir: Path) -> N
     torch_scorer = TorchCrossEncoder(str(cross_encoder_path), Settings())
     scorer = OnnxCrossEncoder(str(cross_encoder_path), Settings(onnx_cache_dir=str(onnx_cache_dir)))
     assert (scorer.info.backend, scorer.info.kind, scorer.info.max_tokens) == ("onnx", "cross-encoder", 128)
-    ids = scorer.tokenize_pairs(PAIRS)
-    assert ids == torch_scorer.tokenize_pairs(PAIRS)
-    reference = torch_scorer.score(ids)
+    ids = pair_rows(scorer, PAIRS)
+    assert ids == pair_rows(torch_scorer, PAIRS)
+    reference = score_rows(torch_scorer, ids)
     assert len(set(np.round(reference, 3))) == len(PAIRS), "tiny model must not tie"
-    np.testing.assert_allclose(scorer.score(ids), reference, atol=1e-4)
-    one_by_one = np.concatenate([scorer.score([row]) for row in ids])
+    np.testing.assert_allclose(score_rows(scorer, ids), reference, atol=1e-4)
+    one_by_one = np.concatenate([score_rows(scorer, [row]) for row in ids])
     np.testing.assert_allclose(one_by_one, reference, atol=1e-4)
 
 
 def test_int8_cross_encoder_keeps_the_ranking(cross_encoder_path: Path, onnx_cache_dir: Path) -> None:
     float32 = OnnxCrossEncoder(str(cross_encoder_path), Settings(onnx_cache_dir=str(onnx_cache_dir)))
     int8 = OnnxCrossEncoder(str(cross_encoder_path), Settings(onnx_cache_dir=str(onnx_cache_dir), onnx_quantize="int8"))
-    ids = float32.tokenize_pairs(PAIRS)
-    exact, quantised = float32.score(ids), int8.score(ids)
+    ids = pair_rows(float32, PAIRS)
+    exact, quantised = score_rows(float32, ids), score_rows(int8, ids)
     assert not np.array_equal(exact, quantised)
     assert list(np.argsort(quantised)) == list(np.argsort(exact))

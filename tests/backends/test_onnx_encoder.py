@@ -14,6 +14,7 @@ from service.backends.onnx.encoder import OnnxEncoder, load_encoder
 from service.backends.torch.encoder import TorchEncoder
 from service.backends.torch.encoder import load_encoder as load_torch_encoder
 from service.config import Settings
+from tests.backends.rows import encode_rows
 
 # Natural sentences of typical query/document length (single words are discussed in the README).
 SENTENCES = [
@@ -52,13 +53,13 @@ def test_minilm_float32_matches_torch_per_row(minilm_torch: TorchEncoder, onnx_c
         "sentence-transformers/all-MiniLM-L6-v2", 384, 256,
     )  # fmt: skip
     assert (encoder.info.backend, encoder.info.device, encoder.info.dtype) == ("onnx", "cpu", "float32")
-    ids = encoder.tokenize(SENTENCES)
-    assert ids == minilm_torch.tokenize(SENTENCES), "both backends tokenise with the shared TextIds"
-    ours, reference = encoder.encode(ids), minilm_torch.encode(ids)
+    ids = encoder.text.tokenize(SENTENCES)
+    assert ids == minilm_torch.text.tokenize(SENTENCES), "both backends tokenise with the shared TextIds"
+    ours, reference = encode_rows(encoder, ids), encode_rows(minilm_torch, ids)
     assert ours.dtype == np.float32 and ours.shape == (len(SENTENCES), 384)
     assert row_cosines(ours, reference).min() >= 0.9999
     np.testing.assert_allclose(ours, reference, atol=1e-4)  # raw pooled vectors, not normalised
-    one_by_one = np.stack([encoder.encode([row])[0] for row in ids[:4]])
+    one_by_one = np.stack([encode_rows(encoder, [row])[0] for row in ids[:4]])
     np.testing.assert_allclose(one_by_one, ours[:4], atol=1e-4)
 
 
@@ -75,8 +76,8 @@ def test_minilm_int8_stays_close_to_float32(minilm_torch: TorchEncoder, onnx_cac
     ops = [node.op_type for node in graph.node]
     assert ops.count("MatMulInteger") + ops.count("QAttention") >= 16, "the graph is really quantised"
     assert "MatMulInteger" in ops and "DynamicQuantizeLinear" in ops
-    ids = encoder.tokenize(SENTENCES)
-    cosines = row_cosines(encoder.encode(ids), minilm_torch.encode(ids))
+    ids = encoder.text.tokenize(SENTENCES)
+    cosines = row_cosines(encode_rows(encoder, ids), encode_rows(minilm_torch, ids))
     assert cosines.min() >= 0.99, cosines
     assert cosines.max() < 0.99999, "int8 must differ from float32 somewhere (else nothing was quantised)"
     meta = json.loads((encoder.model.path / "meta.json").read_text())
@@ -91,22 +92,22 @@ def test_qwen3_float32_matches_torch_last_token(
     path = str(request.getfixturevalue(fixture))
     torch_encoder = TorchEncoder(path, Settings())
     encoder = OnnxEncoder(path, Settings(onnx_cache_dir=str(onnx_cache_dir)))
-    assert encoder.info.family.name == "qwen3-embedding" and encoder.padding_side == "left"
-    ids = encoder.tokenize(QWEN_TEXTS)
-    assert ids == torch_encoder.tokenize(QWEN_TEXTS)
+    assert encoder.info.family.name == "qwen3-embedding" and encoder.text.padding_side == "left"
+    ids = encoder.text.tokenize(QWEN_TEXTS)
+    assert ids == torch_encoder.text.tokenize(QWEN_TEXTS)
     eos = encoder.tokenizer.eos_token_id
     assert all(row[-1] == eos and row.count(eos) == 1 for row in ids), "EOS exactly once, at the end"
-    ours, reference = encoder.encode(ids), torch_encoder.encode(ids)
+    ours, reference = encode_rows(encoder, ids), encode_rows(torch_encoder, ids)
     assert row_cosines(ours, reference).min() >= 0.9999
-    single = np.stack([encoder.encode([row])[0] for row in ids])
+    single = np.stack([encode_rows(encoder, [row])[0] for row in ids])
     np.testing.assert_allclose(single, ours, atol=1e-4)  # left padding does not move the last token
 
 
 def test_max_seq_length_caps_a_cached_export(qwen3_bare_path: Path, onnx_cache_dir: Path) -> None:
     encoder = OnnxEncoder(str(qwen3_bare_path), Settings(onnx_cache_dir=str(onnx_cache_dir), max_seq_length=8))
-    (cut,) = encoder.truncate([" ".join(["database"] * 50)])
+    (cut,) = encoder.text.truncated([" ".join(["database"] * 50)])
     assert len(cut) == 8 and cut[-1] == encoder.tokenizer.eos_token_id
-    assert encoder.encode([cut]).shape == (1, 64)
+    assert encode_rows(encoder, [cut]).shape == (1, 64)
 
 
 def test_unsupported_architecture_fails_at_start_up(tmp_path: Path, onnx_cache_dir: Path) -> None:

@@ -13,7 +13,9 @@ from service.backends.registry import scorer_target
 from service.backends.torch.qwen3_reranker import TorchQwen3Reranker
 from service.config import Settings
 from service.families import QWEN3_RERANKER
+from service.tokens.padding import pad_batch
 from service.tokens.rerank_prompt import RerankPrompt
+from tests.backends.rows import pair_rows, score_rows
 
 # Copied from Qwen's model card / QwenLM/Qwen3-Embedding examples, independently of service/families.py.
 OFFICIAL_PREFIX = (
@@ -74,7 +76,7 @@ def test_family_strings_are_the_official_ones() -> None:
 
 def test_token_layout_is_the_official_format_string(prompt: RerankPrompt) -> None:
     tokenizer = prompt.tokenizer
-    (ids,) = prompt.tokenize_pairs([("the cat", "a dog eats food")])
+    (ids,) = pair_rows(prompt, [("the cat", "a dog eats food")])
     full = OFFICIAL_PREFIX + official_body("the cat", "a dog eats food") + OFFICIAL_SUFFIX
     assert ids == tokenizer.encode(full, add_special_tokens=False)
     assert tokenizer.decode(ids) == full
@@ -83,13 +85,13 @@ def test_token_layout_is_the_official_format_string(prompt: RerankPrompt) -> Non
 
 
 def test_instruction_goes_into_the_prompt(prompt: RerankPrompt) -> None:
-    (ids,) = prompt.tokenize_pairs([("q", "d")], instruction="Find cats")
+    (ids,) = pair_rows(prompt, [("q", "d")], instruction="Find cats")
     assert prompt.tokenizer.decode(ids) == OFFICIAL_PREFIX + official_body("q", "d", "Find cats") + OFFICIAL_SUFFIX
 
 
 def test_truncation_cuts_only_the_body(qwen3_reranker_path: Path) -> None:
     prompt = RerankPrompt(AutoTokenizer.from_pretrained(qwen3_reranker_path), QWEN3_RERANKER, max_tokens=200)
-    (ids,) = prompt.tokenize_pairs([("the cat", " ".join(["vector database"] * 200))])
+    (ids,) = pair_rows(prompt, [("the cat", " ".join(["vector database"] * 200))])
     assert len(ids) == 200
     assert ids[: len(prompt.prefix_ids)] == prompt.prefix_ids and ids[-len(prompt.suffix_ids) :] == prompt.suffix_ids
     text = prompt.tokenizer.decode(ids)
@@ -97,7 +99,8 @@ def test_truncation_cuts_only_the_body(qwen3_reranker_path: Path) -> None:
 
 
 def test_left_padding_with_the_pad_token(prompt: RerankPrompt) -> None:
-    ids, real = prompt.pad(prompt.tokenize_pairs(PAIRS))
+    batch = pad_batch(pair_rows(prompt, PAIRS), prompt.pad_id, prompt.padding_side)
+    ids, real = batch.ids, batch.mask
     assert real[:, -1].all(), "every row's answer position is the last column"
     assert (ids[~real] == prompt.pad_id).all() and not real[:, 0].all()
 
@@ -105,10 +108,10 @@ def test_left_padding_with_the_pad_token(prompt: RerankPrompt) -> None:
 def test_torch_scores_match_the_official_transformers_code(qwen3_reranker_path: Path) -> None:
     scorer = TorchQwen3Reranker(str(qwen3_reranker_path), QWEN3_RERANKER, Settings())
     assert (scorer.info.kind, scorer.info.backend, scorer.info.max_tokens) == ("qwen3-reranker", "torch", 512)
-    ids = scorer.tokenize_pairs(PAIRS)
-    logits = scorer.score(ids)
+    ids = pair_rows(scorer, PAIRS)
+    logits = score_rows(scorer, ids)
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), official_scores(qwen3_reranker_path, PAIRS), atol=1e-5)
-    one_by_one = np.concatenate([scorer.score([row]) for row in ids])
+    one_by_one = np.concatenate([score_rows(scorer, [row]) for row in ids])
     np.testing.assert_allclose(one_by_one, logits, atol=1e-4)
     assert len(set(np.round(logits, 3))) == len(PAIRS), "the tiny reranker must not tie"
 

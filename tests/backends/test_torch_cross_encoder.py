@@ -10,6 +10,7 @@ from sentence_transformers import CrossEncoder
 
 from service.backends.torch.cross_encoder import TorchCrossEncoder
 from service.config import Settings
+from tests.backends.rows import pair_rows, score_rows
 
 PAIRS = [
     ("the cat", "the cat eats food and bread"),
@@ -21,8 +22,8 @@ PAIRS = [
 def test_logits_match_sentence_transformers(cross_encoder_path: Path) -> None:
     reference = CrossEncoder(str(cross_encoder_path), device="cpu").predict(PAIRS, activation_fn=torch.nn.Identity())
     scorer = TorchCrossEncoder(str(cross_encoder_path), Settings())
-    ids = scorer.tokenize_pairs(PAIRS)
-    np.testing.assert_allclose(scorer.score(ids), reference, atol=1e-5)
-    one_by_one = np.concatenate([scorer.score([row]) for row in ids])
+    ids = pair_rows(scorer, PAIRS)
+    np.testing.assert_allclose(score_rows(scorer, ids), reference, atol=1e-5)
+    one_by_one = np.concatenate([score_rows(scorer, [row]) for row in ids])
     np.testing.assert_allclose(one_by_one, reference, atol=1e-5)
     assert len(set(np.round(reference, 3))) == len(PAIRS), "tiny model must not tie"

@@ -1,4 +1,4 @@
-"""Batcher: order kept, token budget respected, overload → 429, disconnects dropped, shutdown drains."""
+"""Batcher: order kept, token budget respected, OOM batches split, disconnects dropped, shutdown drains."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from service.backends.base import TokenIds
+from service.tokens.padding import TokenIds
 from service.backends.torch.encoder import load_encoder
 from service.config import Settings
 from service.engine.batcher import Batcher, BatchLimits
-from service.errors import NotReady, Overloaded
+from service.errors import NotReady, ServiceError
+from tests.backends.rows import encode_rows
 
 
 class Recorder:
@@ -37,7 +38,7 @@ class Recorder:
 
 
 def limits(**overrides: float) -> BatchLimits:
-    values = {"max_batch_tokens": 64, "max_batch_items": 8, "wait_s": 0.002, "max_queue_tokens": 10_000}
+    values = {"max_batch_tokens": 64, "max_batch_items": 8, "wait_s": 0.002}
     values.update(overrides)
     return BatchLimits(**values)  # type: ignore[arg-type]
 
@@ -83,19 +84,43 @@ async def test_batches_are_sorted_by_length(executor: ThreadPoolExecutor) -> Non
     await batcher.stop()
 
 
-async def test_overload_fails_fast_with_retry_after(executor: ThreadPoolExecutor) -> None:
-    gate = threading.Event()
-    batcher = Batcher("t", Recorder(gate=gate), executor, limits(max_queue_tokens=20))
+class OutOfMemoryError(RuntimeError):
+    """Named like torch.cuda.OutOfMemoryError, which is what the batcher recognises."""
+
+
+class SmallDevice(Recorder):
+    """A device that runs out of memory on batches of more than `capacity` rows."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.refused: list[int] = []
+
+    def __call__(self, batch: Sequence[TokenIds]) -> np.ndarray:
+        if len(batch) > self.capacity:
+            self.refused.append(len(batch))
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return super().__call__(batch)
+
+
+async def test_out_of_memory_batch_is_split_and_every_row_answered(executor: ThreadPoolExecutor) -> None:
+    model = SmallDevice(capacity=2)
+    batcher = Batcher("t", model, executor, limits(max_batch_items=8))
     batcher.start()
-    held = asyncio.ensure_future(batcher.submit([[1] * 15]))
-    await asyncio.sleep(0.01)
-    with pytest.raises(Overloaded) as info:
-        await batcher.submit([[1] * 10])
-    assert info.value.retry_after >= 1 and batcher.stats.rejected_requests == 1
-    gate.set()
-    await held
-    out, _ = await batcher.submit([[1] * 10])  # room again once the queue drained
-    assert out.shape == (1, 2)
+    rows = [[i + 1] * (i + 1) for i in range(7)]
+    out, _ = await batcher.submit(rows)
+    np.testing.assert_array_equal(out, [[sum(r), len(r)] for r in rows])
+    assert model.refused and max(len(b) for b in model.batches) <= 2
+    assert batcher.stats.oom_splits == len(model.refused) and batcher.stats.failures == 0
+    await batcher.stop()
+
+
+async def test_a_single_row_too_big_for_the_device_fails_alone(executor: ThreadPoolExecutor) -> None:
+    batcher = Batcher("t", SmallDevice(capacity=0), executor, limits())
+    batcher.start()
+    with pytest.raises(ServiceError):
+        await batcher.submit([[1, 2]])
+    assert batcher.stats.failures == 1 and batcher.stats.oom_splits == 0
     await batcher.stop()
 
 
@@ -114,7 +139,7 @@ async def test_cancelled_request_items_are_dropped(executor: ThreadPoolExecutor)
     out, _ = await batcher.submit([[2]])
     assert out[0, 0] == 2
     assert batcher.stats.dropped_items == 2 and batcher.queued_tokens == 0
-    assert all(7 not in batch for batch in model.batches[1:] if batch == [2, 3])
+    assert model.batches == [[1], [1]], "the cancelled rows (lengths 2 and 3) never reached the model"
     await batcher.stop()
 
 
@@ -132,7 +157,7 @@ async def test_stop_drains_queued_work_then_refuses(executor: ThreadPoolExecutor
 
 async def test_real_model_batched_equals_one_by_one(executor: ThreadPoolExecutor) -> None:
     encoder = load_encoder(Settings())
-    batcher = Batcher("embed", encoder.encode, executor, limits(max_batch_tokens=2048, max_batch_items=16))
+    batcher = Batcher("embed", lambda rows: encode_rows(encoder, rows), executor, limits(max_batch_tokens=2048, max_batch_items=16))
     batcher.start()
     rng = random.Random(3)
     words = [
@@ -149,11 +174,11 @@ async def test_real_model_batched_equals_one_by_one(executor: ThreadPoolExecutor
         "server",
     ]
     texts = [" ".join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(30)]
-    ids = encoder.tokenize(texts)
+    ids = encoder.text.tokenize(texts)
     chunks = [ids[i : i + 4] for i in range(0, len(ids), 4)]
     results = await asyncio.gather(*(batcher.submit(chunk) for chunk in chunks))
     batched = np.concatenate([out for out, _ in results])
-    single = np.concatenate([encoder.encode([row]) for row in ids])
+    single = np.concatenate([encode_rows(encoder, [row]) for row in ids])
     np.testing.assert_allclose(batched, single, atol=2e-5)
     assert batcher.stats.batches < len(texts)
     await batcher.stop()

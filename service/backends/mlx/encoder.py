@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ModelInfo, TokenIds
+from service.backends.base import Batch, ModelInfo
 from service.backends.mlx.common import MlxModel, device_name, load_mlx_model, model_dir
 from service.backends.model_config import read_config
 from service.config import Settings
 from service.families import family_for
-from service.tokens.padding import last_real_index, pad_batch
+from service.tokens.padding import last_real_index
 from service.tokens.text import TextIds, max_tokens_of
 
 logger = logging.getLogger(__name__)
@@ -45,8 +44,8 @@ class MlxEncoder:
             [config.get("max_position_embeddings"), getattr(tokenizer, "model_max_length", None)],
             settings.max_seq_length,
         )
-        self.text = TextIds(tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
-        self.padding_side = family.padding_side or "left"
+        padding_side = family.padding_side or "left"
+        self.text = TextIds(tokenizer, append_eos=family.append_eos, max_tokens=max_tokens, padding_side=padding_side)
         vocab = config.get("vocab_size")
         self.info = ModelInfo(
             name=display_name or name_or_path,
@@ -63,15 +62,9 @@ class MlxEncoder:
             self.info.name, family.name, self.info.dim, max_tokens, self.text.append_eos,
         )  # fmt: skip
 
-    def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.tokenize(texts)
-
-    def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.truncate(texts)
-
-    def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def encode(self, batch: Batch) -> NDArray[np.float32]:
         mx = self.mlx.mx
-        ids, real = pad_batch(batch, self.text.pad_id, self.padding_side)
+        ids, real = batch.ids.astype(np.int32), batch.mask
         last = last_real_index(real)
 
         def pooled() -> object:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ScorerInfo, TokenIds
+from service.backends.base import Batch, ScorerInfo
 from service.backends.mlx.common import MlxModel, body_of, device_name, load_mlx_model
 from service.backends.model_config import reranker_family_of
 from service.config import Settings
@@ -28,14 +27,11 @@ class MlxQwen3Reranker:
         self.mlx: MlxModel = load_mlx_model(name_or_path, keep_head=True)
         max_tokens = reranker_max_tokens(family, self.mlx.config, settings.max_seq_length)
         tokenizer = AutoTokenizer.from_pretrained(self.mlx.path)
-        self.prompt = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
+        self.pairs = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
         self.info = ScorerInfo(
             name=name_or_path, max_tokens=max_tokens, backend="mlx", device=device_name(self.mlx.mx), kind=family.name
         )
         logger.info("MLX %s %s (%s, max_tokens=%d)", family.name, name_or_path, self.mlx.dtype, max_tokens)
-
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        return self.prompt.tokenize_pairs(pairs, instruction)
 
     def _head(self, hidden: Any) -> Any:
         """LM-head logits of the given hidden states (tied models reuse the embedding matrix)."""
@@ -44,10 +40,10 @@ class MlxQwen3Reranker:
             return model.lm_head(hidden)
         return body_of(model).embed_tokens.as_linear(hidden)
 
-    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def score(self, batch: Batch) -> NDArray[np.float32]:
         mx = self.mlx.mx
-        ids, real = self.prompt.pad(batch)
-        yes, no = self.prompt.yes_id, self.prompt.no_id
+        ids, real = batch.ids.astype(np.int32), batch.mask
+        yes, no = self.pairs.yes_id, self.pairs.no_id
 
         def logit_diff() -> Any:
             last = self.mlx.hidden_states(ids, real)[:, -1, :]  # left padding: the answer position

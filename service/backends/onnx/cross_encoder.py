@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ScorerInfo, TokenIds
+from service.backends.base import Batch, ScorerInfo
 from service.backends.onnx.common import (
     check_device,
     exported_model,
@@ -54,21 +54,17 @@ class OnnxCrossEncoder:
     def exported(self) -> bool:
         return self.model.exported
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        # BERT-style cross-encoders take no instruction.
-        return self.pairs.tokenize(pairs)
-
-    def _feeds(self, batch: Sequence[TokenIds]) -> dict[str, NDArray[Any]]:
-        ids, real = pad_batch(batch, self.pairs.pad_id, "right")  # right: the fused attention reads lengths
-        feeds: dict[str, NDArray[Any]] = {"input_ids": ids.astype(np.int64), "attention_mask": real.astype(np.int64)}
+    def _feeds(self, batch: Batch) -> dict[str, NDArray[Any]]:
+        feeds: dict[str, NDArray[Any]] = {"input_ids": batch.ids, "attention_mask": batch.mask.astype(np.int64)}
         if self.pairs.uses_segments:
-            feeds["token_type_ids"] = segment_ids(ids, real, self.pairs.sep_id)
+            feeds["token_type_ids"] = segment_ids(batch.ids, batch.mask, self.pairs.sep_id)
         return feeds
 
     def _calibration_feeds(self, texts: Sequence[str]) -> dict[str, NDArray[Any]]:
-        return self._feeds(self.tokenize_pairs([(text, text) for text in texts]))
+        rows = [self.pairs.tokenize(text, [text])[0] for text in texts]
+        return self._feeds(pad_batch(rows, self.pairs.pad_id, self.pairs.padding_side))
 
-    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def score(self, batch: Batch) -> NDArray[np.float32]:
         (logits,) = self.session.run(None, self._feeds(batch))
         scores: NDArray[np.float32] = np.asarray(logits, dtype=np.float32).reshape(-1)
         return scores

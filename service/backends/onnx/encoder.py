@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ModelInfo, TokenIds
+from service.backends.base import Batch, ModelInfo
 from service.backends.onnx.common import (
     check_device,
     exported_model,
@@ -49,8 +49,9 @@ class OnnxEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model.path))
         family = family_for(meta["model_type"])
         max_tokens = token_limit(meta, settings)
-        self.text = TextIds(self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
-        self.padding_side: str = meta["padding_side"]
+        self.text = TextIds(
+            self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens, padding_side=meta["padding_side"]
+        )
         path, dtype = model_file(self.model, settings, self._feeds_of)
         self.session = new_session(path, settings)
         self.info = ModelInfo(
@@ -74,20 +75,14 @@ class OnnxEncoder:
         """Whether this start exported the model (False: it came from the cache)."""
         return self.model.exported
 
-    def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.tokenize(texts)
-
-    def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.truncate(texts)
-
-    def _feeds(self, batch: Sequence[TokenIds]) -> dict[str, NDArray[Any]]:
-        ids, real = pad_batch(batch, self.text.pad_id, self.padding_side)
-        return {"input_ids": ids.astype(np.int64), "attention_mask": real.astype(np.int64)}
+    def _feeds(self, batch: Batch) -> dict[str, NDArray[Any]]:
+        return {"input_ids": batch.ids, "attention_mask": batch.mask.astype(np.int64)}
 
     def _feeds_of(self, texts: Sequence[str]) -> dict[str, NDArray[Any]]:
-        return self._feeds(self.truncate(texts))
+        """int8 calibration feeds (at load time, before the engine's stage exists)."""
+        return self._feeds(pad_batch(self.text.truncated(texts), self.text.pad_id, self.text.padding_side))
 
-    def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def encode(self, batch: Batch) -> NDArray[np.float32]:
         (vectors,) = self.session.run(None, self._feeds(batch))
         out: NDArray[np.float32] = np.asarray(vectors, dtype=np.float32)
         return out

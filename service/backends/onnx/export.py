@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from service.config import Settings
-from service.tokens.padding import pad_batch
+from service.tokens.padding import Batch, pad_batch
 from service.tokens.pairs import segment_ids
 
 logger = logging.getLogger(__name__)
@@ -129,21 +129,24 @@ def export_encoder(name_or_path: str, settings: Settings, folder: Path) -> dict[
     hf_model = _hf_model(modules[0])
     model_type = hf_model.config.model_type
     _eager_attention(hf_model)
-    side = encoder.tokenizer.padding_side
+    side = encoder.text.padding_side
     if encoder.info.family.padding_side is None and side != "right":
         # onnxruntime's fused BERT attention reads the mask as lengths, which needs right padding.
-        encoder.tokenizer.padding_side = side = "right"
+        encoder.tokenizer.padding_side = encoder.text.padding_side = side = "right"
+
+    def batch_of(texts: Sequence[str]) -> Batch:
+        return pad_batch(encoder.text.tokenize(texts), encoder.text.pad_id, side)
 
     def feeds(texts: Sequence[str]) -> dict[str, np.ndarray]:
-        ids, real = pad_batch(encoder.tokenize(texts), encoder.text.pad_id, side)
-        return {"input_ids": ids.astype(np.int64), "attention_mask": real.astype(np.int64)}
+        batch = batch_of(texts)
+        return {"input_ids": batch.ids, "attention_mask": batch.mask.astype(np.int64)}
 
     path = folder / MODEL_FILE
     _trace(_stack(modules, "sentence_embedding", ["input_ids", "attention_mask"]), feeds(_PROBE_TEXTS[:2]),
            "sentence_embedding", path)  # fmt: skip
     _optimise(path, model_type, hf_model.config)
     probe = _PROBE_TEXTS + _PROBE_TEXTS[:1]
-    _check(path, feeds(probe), encoder.encode(encoder.tokenize(probe)), name_or_path)
+    _check(path, feeds(probe), encoder.encode(batch_of(probe)), name_or_path)
     encoder.tokenizer.save_pretrained(folder)
     logger.info("exported %s to ONNX in %.1fs", name_or_path, time.perf_counter() - started)
     return {
@@ -188,18 +191,22 @@ def export_cross_encoder(name_or_path: str, settings: Settings, folder: Path) ->
             # As the torch scorer: two labels (no/yes) become the log-odds of "yes".
             return scores[:, 1] - scores[:, 0] if two_labels else scores.reshape(-1)
 
+    def batch_of(pairs: Sequence[tuple[str, str]]) -> Batch:
+        rows = [scorer.pairs.tokenize(query, [passage])[0] for query, passage in pairs]
+        return pad_batch(rows, scorer.pairs.pad_id, "right")
+
     def feeds(pairs: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
-        ids, real = pad_batch(scorer.tokenize_pairs(pairs), scorer.pairs.pad_id, "right")
-        out = {"input_ids": ids.astype(np.int64), "attention_mask": real.astype(np.int64)}
+        batch = batch_of(pairs)
+        out = {"input_ids": batch.ids, "attention_mask": batch.mask.astype(np.int64)}
         if scorer.pairs.uses_segments:
-            out["token_type_ids"] = segment_ids(ids, real, scorer.pairs.sep_id)
+            out["token_type_ids"] = segment_ids(batch.ids, batch.mask, scorer.pairs.sep_id)
         return out
 
     path = folder / MODEL_FILE
     _trace(Logits().eval(), feeds(_PROBE_PAIRS), "logits", path)
     _optimise(path, model_type, hf_model.config)
     probe = [*_PROBE_PAIRS, ("one", "two three four five six seven")]
-    _check(path, feeds(probe), scorer.score(scorer.tokenize_pairs(probe)), name_or_path)
+    _check(path, feeds(probe), scorer.score(batch_of(probe)), name_or_path)
     tokenizer.save_pretrained(folder)
     logger.info("exported cross-encoder %s to ONNX in %.1fs", name_or_path, time.perf_counter() - started)
     return {"model_type": model_type, "max_tokens": scorer.info.max_tokens, "segments": scorer.pairs.uses_segments}

