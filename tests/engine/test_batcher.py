@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from service.tokens.padding import TokenIds
 from service.backends.torch.encoder import load_encoder
 from service.config import Settings
 from service.engine.batcher import Batcher, BatchLimits
 from service.errors import NotReady, ServiceError
+from service.tokens.padding import TokenIds
 from tests.backends.rows import encode_rows
 
 
@@ -157,7 +157,9 @@ async def test_stop_drains_queued_work_then_refuses(executor: ThreadPoolExecutor
 
 async def test_real_model_batched_equals_one_by_one(executor: ThreadPoolExecutor) -> None:
     encoder = load_encoder(Settings())
-    batcher = Batcher("embed", lambda rows: encode_rows(encoder, rows), executor, limits(max_batch_tokens=2048, max_batch_items=16))
+    batcher = Batcher(
+        "embed", lambda rows: encode_rows(encoder, rows), executor, limits(max_batch_tokens=2048, max_batch_items=16)
+    )
     batcher.start()
     rng = random.Random(3)
     words = [
