@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from service.tokens.padding import pad_batch
+
 
 @dataclass
 class Offline:
@@ -97,7 +99,8 @@ def forward_times(encoder: Any, text: str, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        encoder.encode(encoder.tokenize([text]))
+        text_ids = encoder.text
+        encoder.encode(pad_batch(text_ids.truncated([text]), text_ids.pad_id, text_ids.padding_side))
         times.append(time.perf_counter() - started)
     return times
 

@@ -134,7 +134,7 @@ async def saturation(srv: Server, seconds: float, concurrency: int, texts_per_re
 
 
 async def flood(srv: Server, requests: int, texts_per_request: int) -> dict[str, Any]:
-    """Everything at once, far past MAX_QUEUE_TOKENS: each answer must be 200 or 429 + Retry-After."""
+    """Everything at once, far past the admission limit: each answer must be 200 or 429 + Retry-After."""
     statuses: Counter[str] = Counter()
     retry_after: list[int] = []
 
@@ -268,7 +268,7 @@ def main() -> int:
             results["soak"] = asyncio.run(soak(srv, args.soak_seconds, rate))
             print("soak:", json.dumps({k: v for k, v in results["soak"].items() if k != "rss_samples"}), flush=True)
     if "flood" in args.only:
-        with embedrank({"MAX_QUEUE_TOKENS": "4096", **env}) as srv:
+        with embedrank({"MAX_QUEUE_WAIT_S": "2", **env}) as srv:
             results["flood"] = asyncio.run(flood(srv, requests=200, texts_per_request=16))
             print("flood:", json.dumps(results["flood"]), flush=True)
     results["machine"]["load_avg_end"] = os.getloadavg()  # other work on the machine skews wall-clock rates

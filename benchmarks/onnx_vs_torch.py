@@ -180,7 +180,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="embedrank-onnx-bench-")
-    common = {"EMBED_CACHE_SIZE": "0", "UI_ENABLED": "false", "ACCESS_LOG": "false", "ONNX_CACHE_DIR": cache_dir}
+    common = {"EMBED_CACHE_MB": "0", "UI_ENABLED": "false", "ACCESS_LOG": "false", "ONNX_CACHE_DIR": cache_dir}
     if args.model:
         common["MODEL_NAME"] = args.model
     rng = random.Random(7)

@@ -23,6 +23,14 @@ class Server:
     url: str
     pid: int
     log: Path
+    ready_seconds: float = 0.0  # from process start to the first 200 on the ready path
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process now (Linux /proc)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
     def cpu_seconds(self) -> float:
         """User + system CPU of every thread of the server so far (Linux /proc)."""
@@ -31,15 +39,19 @@ class Server:
 
 
 @contextmanager
-def server(env: Mapping[str, str], command: list[str] | None = None, timeout_s: float = 300.0) -> Iterator[Server]:
+def server(
+    env: Mapping[str, str], command: list[str] | None = None, timeout_s: float = 300.0, ready_path: str = "/ready"
+) -> Iterator[Server]:
     """Like tests/live_server.py, but also yields the pid; the log stays in $TMPDIR for post-mortems."""
     port = free_port()
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOST": "127.0.0.1", "PORT": str(port), **env}
-    argv = command or [sys.executable, "-m", "service.cli", "serve"]
+    # "{port}" in a command (a peer server that takes its port as a flag) becomes the chosen port
+    argv = [arg.replace("{port}", str(port)) for arg in (command or [sys.executable, "-m", "service.cli", "serve"])]
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"embedrank-bench-{port}.log"
     with open(log_path, "w+") as log:
         proc = subprocess.Popen(argv, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
         try:
             deadline = time.monotonic() + timeout_s
             while True:
@@ -47,14 +59,14 @@ def server(env: Mapping[str, str], command: list[str] | None = None, timeout_s: 
                     log.seek(0)
                     raise RuntimeError(f"{argv} exited with {proc.returncode}:\n{log.read()[-3000:]}")
                 try:
-                    if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    if httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{argv} not ready after {timeout_s}s")
                 time.sleep(0.2)
-            yield Server(url, proc.pid, log_path)
+            yield Server(url, proc.pid, log_path, ready_seconds=time.monotonic() - started)
         finally:
             proc.terminate()
             try:

@@ -42,11 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop_lag = LoopLagMonitor()
-        loop_lag.start()
-        app.state.loop_lag = loop_lag
         engine = await asyncio.to_thread(build_engine, settings)
         await engine.start()
+        loop_lag = LoopLagMonitor()  # from here on: the model load's GIL-heavy imports are not serving lag
+        loop_lag.start()
+        app.state.loop_lag = loop_lag
         app.state.engine = engine
         observe_engine(app, engine, loop_lag)
         logger.info(

@@ -25,7 +25,8 @@ def server(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]
     proc = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "UI_ENABLED": "false", **env},
+        # MAX_QUEUE_WAIT_S: admission must let every request in, however slow this machine is today
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "UI_ENABLED": "false", "MAX_QUEUE_WAIT_S": "600", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -69,7 +70,9 @@ def test_sigterm_drains_in_flight_requests_and_exits_0() -> None:
     with server({"SHUTDOWN_GRACE_S": "120"}) as (proc, base), ThreadPoolExecutor(3) as pool:
         batches = [[f"drain {n}-{i} " + "word " * 100 for i in range(96)] for n in range(3)]
         calls = [pool.submit(httpx.post, f"{base}/embed", json={"texts": t}, timeout=300) for t in batches]
+        deadline = time.monotonic() + 60
         while in_flight(base) < 3:
+            assert time.monotonic() < deadline and not any(call.done() for call in calls), "requests ended early"
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         while not refused(base):  # the listening socket closes at once...

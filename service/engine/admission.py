@@ -17,6 +17,7 @@ from service.errors import Overloaded
 # Before any batch has been timed: a pessimistic CPU figure (MiniLM on one slow core); the
 # warm-up's calibration batch replaces it before the first request.
 _DEFAULT_SECONDS_PER_TOKEN = 1e-3
+_MEMORY_TOKENS = 50_000
 
 
 @dataclass
@@ -46,18 +47,19 @@ class Admission:
         return self._models.setdefault(model, _Model()).seconds_per_token
 
     def observe(self, model: str, tokens: int, seconds: float) -> None:
-        """A finished batch: refine that model's seconds per token (an average weighted by tokens,
-        so a tiny warm-up batch does not outweigh a full one)."""
+        """A finished batch: refine that model's seconds per token, as an average weighted by tokens over
+        roughly the last 50 000 (so one tiny batch does not outweigh a full one, yet drift is followed)."""
         if tokens <= 0:
             return
         state = self._models.setdefault(model, _Model())
         rate = seconds / tokens
-        if state.measured_tokens == 0:
-            state.seconds_per_token = rate
-        else:
-            weight = min(0.5, tokens / (tokens + state.measured_tokens))
-            state.seconds_per_token += weight * (rate - state.seconds_per_token)
-        state.measured_tokens = min(state.measured_tokens + tokens, 50_000)  # keep adapting
+        weight = tokens / (tokens + state.measured_tokens)
+        state.seconds_per_token += weight * (rate - state.seconds_per_token)
+        state.measured_tokens = min(state.measured_tokens + tokens, _MEMORY_TOKENS)
+
+    def forget(self) -> None:
+        """Drop every measurement (after the cold warm-up pass, whose first-call overheads mislead)."""
+        self._models.clear()
 
     @contextmanager
     def admit(self, model: str, tokens: int) -> Iterator[None]:

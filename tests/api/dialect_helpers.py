@@ -16,10 +16,10 @@ from service.config import Settings
 async def while_queue_is_busy(
     client: httpx.AsyncClient, request: Coroutine[Any, Any, httpx.Response]
 ) -> tuple[httpx.Response, httpx.Response]:
-    """Send `request` while a big native /embed request holds the (tiny) queue: (big, request) responses."""
+    """Send `request` while a big native /embed request holds admission (a tiny MAX_QUEUE_WAIT_S): (big, request)."""
     engine = client.app.state.engine  # type: ignore[attr-defined]
     big = asyncio.ensure_future(client.post("/embed", json={"texts": [f"busy text {i} " * 20 for i in range(8)]}))
-    while engine.embed_batcher.queued_tokens == 0:
+    while engine.admission.stats.queued_seconds == 0:
         await asyncio.sleep(0.001)
     second = await request
     return await big, second

@@ -86,17 +86,17 @@ async def test_deadline_answers_504_and_drops_the_queued_work(app_client: AppCli
         assert (await client.post("/embed", json={"texts": ["after"]})).status_code == 200
 
 
-async def test_full_queue_is_429_with_retry_after(app_client: AppClient) -> None:
-    async with app_client(max_queue_tokens=40, ui_enabled=False) as client:
+async def test_work_past_the_admission_limit_is_429_with_retry_after(app_client: AppClient) -> None:
+    async with app_client(max_queue_wait_s=0.05, ui_enabled=False) as client:
         engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
         with inference_thread_held(engine):
             waiting = asyncio.ensure_future(client.post("/embed", json={"texts": ["queued first"]}))
             while engine.embed_batcher.queued_tokens == 0:
                 await asyncio.sleep(0.01)
-            r = await client.post("/embed", json={"texts": ["word " * 60]})
+            r = await client.post("/embed", json={"texts": ["word " * 60] * 64})
             assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
             assert r.json()["type"] == "overloaded"
-            r = await client.post("/v1/embeddings", json={"input": "word " * 60, "model": "m"})
+            r = await client.post("/v1/embeddings", json={"input": ["word " * 60] * 64, "model": "m"})
             assert r.status_code == 429 and "retry-after" in r.headers and "error" in r.json()
         assert (await waiting).status_code == 200
 

@@ -33,7 +33,7 @@ async def test_embed_table_and_heatmap_match_the_engine(minilm: Any) -> None:
     assert list(table.columns) == EMBED_COLUMNS
     assert table["dims"].tolist() == [384, 384, 384]
     engine = console.bridge.engine()
-    assert table["tokens"].tolist() == engine.count_tokens([FOOD, BREAD, BABY])
+    assert table["tokens"].tolist() == await engine.count_tokens([FOOD, BREAD, BABY])
     raw = (await engine.embed([FOOD, BREAD, BABY], normalize=False)).vectors
     assert np.allclose(table["norm"].to_numpy(float), np.linalg.norm(raw, axis=1), atol=1e-3)
     # Reference cosines of all-MiniLM-L6-v2 (ENVIRONMENT.md): 0.755 and -0.10.

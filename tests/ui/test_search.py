@@ -36,7 +36,7 @@ async def test_in_process_token_counts_leave_out_special_tokens(minilm: Any) -> 
     counts = await asyncio.to_thread(InProcessService(bridge).count_tokens, texts)
     tokenizer = bridge.engine().encoder.tokenizer  # [CLS] ... [SEP] for MiniLM
     assert counts == [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
-    assert counts == [n - 2 for n in bridge.engine().count_tokens(texts)]
+    assert counts == [n - 2 for n in await bridge.engine().count_tokens(texts)]
 
 
 @pytest.fixture()

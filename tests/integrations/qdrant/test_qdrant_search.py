@@ -89,7 +89,8 @@ def test_other_layouts_are_searchable(tmp_path: Path, service_url: str) -> None:
 def test_cross_encoder_and_api_key(indexed: QdrantTarget, tmp_path_factory: pytest.TempPathFactory) -> None:
     """A second server with a tiny random cross-encoder and an API key: search sends the key and
     reports the cross-encoder's scores; without the key the error says what is missing."""
-    tiny_models = pytest.importorskip("tests.tiny_models")
+    from tests import tiny_models
+
     workdir = tmp_path_factory.mktemp("server-ce")
     model = tiny_models.build_bert_cross_encoder(workdir / "ce")
     with running_server(workdir, CROSS_ENCODER_MODEL=str(model), API_KEY="s3cret") as url:
