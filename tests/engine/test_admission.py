@@ -19,11 +19,11 @@ def test_an_idle_server_admits_even_a_huge_request() -> None:
 def test_work_past_the_limit_is_refused_with_retry_after() -> None:
     admission = Admission(max_wait_s=2.0)
     admission.observe("embed", tokens=1000, seconds=1.0)
-    with admission.admit("embed", 1500):  # 1.5 s queued
-        with admission.admit("embed", 400):  # 1.9 s: still fits
-            with pytest.raises(Overloaded) as refused, admission.admit("embed", 3000):  # would reach 4.9 s
-                pass
-            assert refused.value.retry_after == 3  # 4.9 - 2.0 = 2.9 s, rounded up
+    # 1.5 s queued, then 0.4 s more still fits the 2 s limit
+    with admission.admit("embed", 1500), admission.admit("embed", 400):
+        with pytest.raises(Overloaded) as refused, admission.admit("embed", 3000):  # would reach 4.9 s
+            pass
+        assert refused.value.retry_after == 3  # 4.9 - 2.0 = 2.9 s, rounded up
     assert (admission.stats.admitted, admission.stats.rejected) == (2, 1)
     assert admission.stats.queued_seconds == pytest.approx(0)
 
