@@ -32,9 +32,7 @@ def recorder_app(received: list[dict[str, Any]]) -> FastAPI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": MODEL_ID,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "recorded"}, "finish_reason": "stop"}
-            ],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "recorded"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
 

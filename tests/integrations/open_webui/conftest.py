@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from chat_standin import serve_recorder
 from real_open_webui import EMBEDRANK_KEY, OpenWebUI, Stack, serve_open_webui
@@ -10,6 +11,7 @@ from real_open_webui import EMBEDRANK_KEY, OpenWebUI, Stack, serve_open_webui
 from tests.live_server import free_port, live_server
 from tests.real_apps import app_binary
 from tests.tiny_models import build_bert_cross_encoder
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

@@ -106,9 +106,7 @@ class StandIn:
         app = FastAPI()
 
         @app.post("/api/v1/retrieval/query/doc")
-        async def query_doc(
-            form: QueryDocForm, authorization: str | None = Header(None)
-        ) -> dict[str, list[list[Any]]]:
+        async def query_doc(form: QueryDocForm, authorization: str | None = Header(None)) -> dict[str, list[list[Any]]]:
             self.requests.append({"form": form.model_dump(), "authorization": authorization})
             if authorization != f"Bearer {USER_TOKEN}":
                 raise HTTPException(status_code=401, detail="Not authenticated")
