@@ -1,4 +1,4 @@
-"""The Open WebUI filter, loaded as Open WebUI loads it, against our real server and a stand-in Open WebUI."""
+"""Fast checks of the filter's branches on a stand-in Open WebUI; the authority is test_real_open_webui.py."""
 
 from __future__ import annotations
 
