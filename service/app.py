@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.api import cohere, health, native, openai, tei
 from service.api.errors import install_error_handlers
+from service.api.home import home_router
 from service.api.loop_lag import LoopLagMonitor
 from service.api.middleware import install_middleware, observe_engine
 from service.api.responses import FastJSONResponse
@@ -74,10 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai.router)
     app.include_router(cohere.router)
     app.include_router(tei.router)
+    console = False
     if settings.ui_enabled:
         from ui import mount_console  # gradio is imported only inside, and only if installed
 
-        mount_console(app, settings)
+        console = mount_console(app, settings)
+    app.include_router(home_router(console))
     return app
 
 

@@ -1,7 +1,7 @@
 """
 title: embedrank reranker
 author: embedrank
-version: 0.1.0
+version: 0.2.0
 required_open_webui_version: 0.6.0
 license: MIT
 description: Reranks retrieved file/knowledge chunks with an embedrank server and injects the best as sources.
@@ -98,7 +98,9 @@ class Filter:
 
     class Valves(BaseModel):
         priority: int = Field(0, description="Filter order; lower runs first.")
-        embedrank_url: str = Field("http://localhost:9000", description="embedrank base URL (no /v1).")
+        embedrank_url: str = Field(
+            "http://embedrank:9000", description="embedrank base URL (no /v1), as Open WebUI's server reaches it."
+        )
         embedrank_api_key: str = Field("", description="embedrank API_KEY, sent as a Bearer token.")
         rerank_api: Literal["cohere", "native"] = Field("cohere", description="/v1/rerank or native /rerank.")
         top_k: int = Field(5, ge=1, description="Passages injected into the chat.")
@@ -174,17 +176,16 @@ class Filter:
             names = collections_of(item)
             if not names:
                 return []
-            # hybrid off: Open WebUI's own reranker and threshold would pre-filter what we rerank.
-            payload = {
-                "collection_names": names,
-                "query": query,
-                "k": valves.candidate_count,
-                "hybrid": False,
-            }
-            url = f"{base}/api/v1/retrieval/query/collection"
-            response = await client.post(url, json=payload, headers=headers)
-            response.raise_for_status()
-            return parse_query_result(response.json(), item)
+            # One query/doc call per collection, hybrid off: pure vector candidates. (Open WebUI 0.12's
+            # query/collection re-enters hybrid search when it is on globally and cuts to its top_k_reranker.)
+            url = f"{base}/api/v1/retrieval/query/doc"
+            found: list[Chunk] = []
+            for name in names:
+                payload = {"collection_name": name, "query": query, "k": valves.candidate_count, "hybrid": False}
+                response = await client.post(url, json=payload, headers=headers)
+                response.raise_for_status()
+                found.extend(parse_query_result(response.json(), item))
+            return found
 
         results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
         chunks: dict[str, Chunk] = {}

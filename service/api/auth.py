@@ -18,7 +18,7 @@ from service.errors import Unauthorized
 logger = logging.getLogger(__name__)
 
 # Probes of orchestrators and load balancers carry no key; they reveal nothing secret.
-OPEN_PATHS = frozenset({"/health", "/ready"})
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # "/" only redirects (to /ui/ or /docs)
 
 
 def _digest(key: str) -> bytes:

@@ -63,6 +63,18 @@ def check_items(engine: Engine, items: Sequence[object], param: str) -> None:
             )
 
 
+def check_rerank(engine: Engine, query: str, passages: Sequence[str], param: str) -> None:
+    """The engine's rerank limits, checked here so the message names the caller's fields (`query`, `documents`)."""
+    settings = engine.settings
+    if len(passages) > settings.max_passages_per_rerank:
+        raise InputTooLarge(
+            f"{param} has {len(passages)} items; at most {settings.max_passages_per_rerank} per rerank request",
+            param=param,
+        )
+    if len(query) > settings.max_chars_per_item:
+        raise InputTooLarge(f"query has {len(query)} characters; at most {settings.max_chars_per_item}", param="query")
+
+
 def compat_method(engine: Engine) -> RerankMethod:
     """RERANK_COMPAT_METHOD resolved: Cohere/Jina/TEI bodies have no switch, so the server decides."""
     method = engine.settings.rerank_compat_method
@@ -82,6 +94,7 @@ async def rerank_compat(
     """Rank with the compat method; every document is scored when top_n is None or ≥ the count."""
     engine = engine_of(request)
     check_items(engine, passages, param)
+    check_rerank(engine, query, passages, param)
     work = engine.rerank(query, passages, top_k=top_n, method=compat_method(engine))
     return await until_disconnect(request, work)
 

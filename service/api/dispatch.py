@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from typing import Any, TypeVar
 
 import orjson
@@ -12,7 +13,7 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
-from service.api.errors import set_dialect
+from service.api.errors import FIELD_HOMES, set_dialect
 from service.errors import InvalidInput
 
 T = TypeVar("T")
@@ -49,6 +50,18 @@ class ShapeDispatcher:
             }
         }
 
+    def suggest(self, body: dict[str, Any]) -> str:
+        """' `input` is the field of POST /v1/embeddings; here use `texts` or `inputs`.' for a misplaced key."""
+        keys = [s.key for s in self.shapes]
+        here = " or ".join(f"`{k}`" for k in keys)
+        for key in body:
+            near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
+            if key in FIELD_HOMES:
+                return f" `{key}` is the field of {FIELD_HOMES[key]}; on {self.path} send {here}."
+            if near:
+                return f" Unknown field `{key}`: did you mean `{near[0]}`?"
+        return ""
+
     async def __call__(self, request: Request) -> Response:
         body = await read_json(request)
         matches = [shape for shape in self.shapes if isinstance(body, dict) and shape.key in body]
@@ -56,8 +69,9 @@ class ShapeDispatcher:
             set_dialect(request, matches[0].dialect if matches else self.shapes[0].dialect)
             expected = "; ".join(f"{s.dialect}: {sorted(s.schema.model_fields)}" for s in self.shapes)
             problem = "mixes keys of several dialects" if matches else "matches no dialect"
+            hint = "" if matches or not isinstance(body, dict) else self.suggest(body)
             raise InvalidInput(
-                f"the body of {self.path} {problem}. Send a JSON object with the keys of one: {expected}"
+                f"the body of {self.path} {problem}.{hint} Send a JSON object with the keys of one: {expected}"
             )
         shape = matches[0]
         set_dialect(request, shape.dialect)

@@ -96,18 +96,49 @@ def internal_error(scope: Scope) -> ServiceError:
     return ServiceError(f"internal error{suffix}; see the server log")
 
 
+# Where each dialect's text fields belong, so a body sent to the wrong route is told where it fits.
+FIELD_HOMES: dict[str, str] = {
+    "texts": "POST /embed (native: {texts}) and POST /rerank (TEI: {query, texts})",
+    "inputs": "POST /embed (TEI: {inputs})",
+    "input": "POST /v1/embeddings (OpenAI: {input})",
+    "passages": "POST /rerank (native: {query, passages})",
+    "documents": "POST /v1/rerank or /v2/rerank (Cohere/Jina: {query, documents})",
+}
+
+
+def field_location(loc: Any) -> str:
+    """`texts[1]`, `documents`: the caller's field, list positions in brackets, no pydantic internals."""
+    text = ""
+    for part in loc:
+        if part == "body":
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
 def describe_validation(errors: list[Any]) -> str:
-    """Pydantic errors as one readable sentence: 'texts.1: Input should be a valid string'."""
+    """Pydantic errors as one readable sentence: 'texts[1]: Input should be a valid string'."""
+    unknown = [str(e["loc"][-1]) for e in errors if e.get("type") == "extra_forbidden" and len(e.get("loc", ())) <= 2]
+    missing = [str(e["loc"][-1]) for e in errors if e.get("type") == "missing" and len(e.get("loc", ())) <= 2]
     parts = []
+    for key in unknown:
+        # The classic first mistake: another dialect's field name on this route.
+        hint = f" (did you mean {' or '.join(f'`{m}`' for m in missing)}?)" if missing else ""
+        home = f"; `{key}` is the field of {FIELD_HOMES[key]}" if key in FIELD_HOMES else ""
+        parts.append(f"unknown field `{key}`{hint}{home}")
     for err in errors:
-        location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{location}: {err.get('msg')}" if location else str(err.get("msg")))
+        if err.get("type") == "extra_forbidden" or (unknown and err.get("type") == "missing"):
+            continue
+        location = field_location(err.get("loc", ()))
+        message = "must not be empty" if err.get("type") == "too_short" else err.get("msg")
+        parts.append(f"{location}: {message}" if location else str(message))
     return "; ".join(parts)
 
 
 def invalid_from(exc: ValidationError | RequestValidationError) -> InvalidInput:
     errors = list(exc.errors())
-    first = errors[0].get("loc", ()) if errors else ()
+    missing = [e for e in errors if e.get("type") == "missing"]
+    first = (missing or errors)[0].get("loc", ()) if errors else ()
     param = next((str(p) for p in first if p != "body"), None)
     return InvalidInput(describe_validation(errors), param=param)
 

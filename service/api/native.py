@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from service.api.compat import check_rerank
 from service.api.dispatch import ShapeDispatcher, until_disconnect
 from service.api.responses import FastJSONResponse, timing_headers, vectors_response
 from service.api.state import engine_of
@@ -46,6 +47,7 @@ async def native_embed(request: Request, body: dict[str, Any]) -> Response:
 async def native_rerank(request: Request, body: dict[str, Any]) -> Response:
     req = RerankRequest.model_validate(body)
     engine = engine_of(request)
+    check_rerank(engine, req.query, req.passages, "passages")
     method = {None: "auto", True: "cross-encoder", False: "bi-encoder"}[req.use_cross_encoder]
     result = await until_disconnect(
         request,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
+from pydantic_core import PydanticCustomError
 
 from service.schemas.native import Strict
+from service.schemas.text import Text
 
 
 class Document(BaseModel):
@@ -14,12 +16,12 @@ class Document(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    text: StrictStr
+    text: Text
 
 
 class RerankRequest(Strict):
-    query: StrictStr = Field(..., examples=["How to integrate Qdrant?"])
-    documents: list[StrictStr | Document] = Field(
+    query: Text = Field(..., examples=["How to integrate Qdrant?"])
+    documents: list[Text | Document] = Field(
         ...,
         min_length=1,
         description="Strings or {text} objects.",
@@ -32,6 +34,22 @@ class RerankRequest(Strict):
         None, ge=1, description="Accepted for compatibility; documents are cut at the model's own limit."
     )
     priority: int | None = Field(None, description="Accepted for compatibility and ignored.")
+
+    @field_validator("documents", mode="wrap")
+    @classmethod
+    def _one_sentence(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One readable sentence per bad document instead of pydantic's union branches (str | Document)."""
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            loc = exc.errors()[0].get("loc", ())
+            if not loc or not isinstance(loc[0], int):
+                raise
+            raise PydanticCustomError(
+                "document_shape",
+                'item {index} must be a non-empty string or an object with a non-empty string "text"',
+                {"index": loc[0]},
+            ) from exc
 
     def texts(self) -> list[str]:
         return [doc if isinstance(doc, str) else doc.text for doc in self.documents]

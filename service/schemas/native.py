@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.schemas.text import Text
 
 
 class Strict(BaseModel):
@@ -14,7 +16,7 @@ class Strict(BaseModel):
 
 
 class EmbedRequest(Strict):
-    texts: list[StrictStr] = Field(..., description="Texts to embed, in order.", examples=[["What is RAG?"]])
+    texts: list[Text] = Field(..., description="Texts to embed, in order.", examples=[["What is RAG?"]])
     batch_size: int = Field(
         32, ge=1, description="Accepted for compatibility; the server batches across requests itself."
     )
@@ -44,8 +46,8 @@ class EmbedResponse(BaseModel):
 
 
 class RerankRequest(Strict):
-    query: StrictStr = Field(..., examples=["How to integrate Qdrant?"])
-    passages: list[StrictStr] = Field(..., examples=[["Qdrant is a Rust-based vector database"]])
+    query: Text = Field(..., examples=["How to integrate Qdrant?"])
+    passages: list[Text] = Field(..., examples=[["Qdrant is a Rust-based vector database"]])
     top_k: int | None = Field(None, description="Return the best K (default: all).")
     use_cross_encoder: bool | None = Field(
         None,

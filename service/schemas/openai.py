@@ -8,6 +8,7 @@ from pydantic import Field, StrictInt, StrictStr, ValidatorFunctionWrapHandler, 
 from pydantic_core import PydanticCustomError
 
 from service.schemas.native import Strict
+from service.schemas.text import no_blank_texts
 
 # A string, a list of strings, one token-id list, or a list of token-id lists (ids of the SERVED
 # model's tokenizer). OpenAI and TEI share this input union.
@@ -43,6 +44,7 @@ class EmbeddingsRequest(Strict):
     )
 
     _check_input = field_validator("input", mode="wrap")(check_input)
+    _no_blank = field_validator("input", mode="after")(no_blank_texts)
 
 
 class Embedding(Strict):

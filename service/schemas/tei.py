@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, StrictStr, field_validator
 
 from service.schemas.native import Strict
 from service.schemas.openai import EmbeddingInput, check_input
+from service.schemas.text import Text, no_blank_texts
 
 PromptName = Literal["query", "document", "passage"]
 # TEI's enum spells the variants "Left"/"Right"; its docs show lower case. Only right is offered.
@@ -25,11 +26,12 @@ class EmbedRequest(Strict):
     dimensions: int | None = Field(None, description="Matryoshka: keep the first N components, then re-normalise.")
 
     _check_inputs = field_validator("inputs", mode="wrap")(check_input)
+    _no_blank = field_validator("inputs", mode="after")(no_blank_texts)
 
 
 class RerankRequest(Strict):
-    query: StrictStr = Field(..., examples=["What is Deep Learning?"])
-    texts: list[StrictStr] = Field(..., min_length=1, examples=[["Deep Learning is ..."]])
+    query: Text = Field(..., examples=["What is Deep Learning?"])
+    texts: list[Text] = Field(..., min_length=1, examples=[["Deep Learning is ..."]])
     truncate: bool | None = Field(None, description="Cut over-long texts (default true); false → 413.")
     truncation_direction: TruncationDirection = Field("Right", description="Only 'Right' is supported.")
     raw_scores: bool = Field(False, description="Raw logits (or cosines) instead of 0..1 scores.")

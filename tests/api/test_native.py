@@ -52,7 +52,7 @@ async def test_matryoshka_dimensions(minilm: httpx.AsyncClient) -> None:
     "body, status, fragment",
     [
         ({"texts": []}, 422, "must not be empty"),
-        ({"texts": ["ok", 3]}, 422, "texts.1"),
+        ({"texts": ["ok", 3]}, 422, "texts[1]"),
         ({"texts": "not a list"}, 422, "texts"),
         ({"texts": ["a"], "dimensions": 0}, 422, "between 1 and 384"),
         ({"texts": ["a"], "dimensions": 385}, 422, "between 1 and 384"),

@@ -1,4 +1,4 @@
-"""Opt-in: import the templates into a real n8n 2.8 CLI and run them on our server and a Qdrant stand-in."""
+"""Real n8n 2.8.4: the templates and credentials import as shipped and run on our server and a Qdrant stand-in."""
 
 from __future__ import annotations
 
@@ -15,18 +15,18 @@ import pytest
 from qdrant_standin import QdrantStandIn, cosine, serve_qdrant
 
 from tests.live_server import free_port, live_server
+from tests.real_apps import app_binary
 
 REPO = Path(__file__).resolve().parents[2]
-# An n8n 2.8.x CLI (see n8n_templates/README.md). Webhook, chat trigger and LLM nodes cannot run headless, so
-# they are swapped for a manual trigger and a Code node of the same name emitting what the trigger would;
-# every other node runs as shipped.
-N8N = os.environ.get("EMBEDRANK_N8N_BIN", "")
+TEMPLATES = sorted((REPO / "n8n_templates").glob("*.json"))
+CREDENTIALS = REPO / "n8n_templates" / "credentials" / "embedrank_credentials.json"
+# Webhook, chat trigger and LLM nodes cannot run headless, so they are swapped for a manual trigger and a
+# Code node of the same name emitting what the trigger would; every other node runs as shipped, URLs included:
+# they come from n8n's environment, as in the compose stack.
 QUERY = "How long does standard shipping take?"
+KEY = "n8n-test-key"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not N8N or not Path(N8N).exists(), reason="set EMBEDRANK_N8N_BIN to an n8n 2.8 CLI"),
-]
+pytestmark = pytest.mark.slow
 
 
 def template(name: str) -> dict[str, Any]:
@@ -35,9 +35,11 @@ def template(name: str) -> dict[str, Any]:
 
 
 class N8n:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, binary: Path, home: Path, env: dict[str, str]) -> None:
+        self.binary = binary
         self.env = {
             **os.environ,
+            **env,
             "N8N_USER_FOLDER": str(home),
             "N8N_ENCRYPTION_KEY": "embedrank-test-key",
             "N8N_DIAGNOSTICS_ENABLED": "false",
@@ -47,7 +49,7 @@ class N8n:
         self.home = home
 
     def run(self, *args: str) -> str:
-        result = subprocess.run([N8N, *args], env=self.env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"n8n {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result.stdout
 
@@ -65,23 +67,33 @@ class N8n:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[N8n, str, QdrantStandIn]]:
-    n8n = N8n(tmp_path_factory.mktemp("n8n-home"))
-    with live_server({"UI_ENABLED": "false"}) as url, serve_qdrant(free_port()) as qdrant:
-        # Same ids as the templates' placeholders, so the imported nodes resolve them.
-        credentials = [
-            {"id": "REPLACE_embedrank_openai", "name": "embedrank", "type": "openAiApi",
-             "data": {"apiKey": "any", "url": f"{url}/v1"}},
-            {"id": "REPLACE_qdrant", "name": "Qdrant", "type": "qdrantApi",
-             "data": {"qdrantUrl": qdrant.url, "apiKey": ""}},
-            {"id": "REPLACE_embedrank_key", "name": "embedrank API key", "type": "httpBearerAuth",
-             "data": {"token": "any"}},
-        ]  # fmt: skip
-        n8n.import_json("credentials", credentials, "credentials.json")
+    binary = app_binary("EMBEDRANK_N8N_BIN", "n8n 2.8.4", "bash .ci/install_n8n.sh")
+    with live_server({"UI_ENABLED": "false", "API_KEY": KEY}) as url, serve_qdrant(free_port()) as qdrant:
+        # What compose.yaml gives the n8n container, pointed at this test's servers.
+        env = {
+            "EMBEDRANK_URL": url,
+            "EMBEDRANK_OPENAI_BASE_URL": f"{url}/v1",
+            "EMBEDRANK_API_KEY": KEY,
+            "QDRANT_URL": qdrant.url,
+            "N8N_BLOCK_ENV_ACCESS_IN_NODE": "false",
+        }
+        n8n = N8n(binary, tmp_path_factory.mktemp("n8n-home"), env)
+        # The shipped credentials file: same ids as the templates' placeholders, values from the environment.
+        n8n.run("import:credentials", f"--input={CREDENTIALS}")
         yield n8n, url, qdrant
 
 
-def headless(workflow: dict[str, Any], trigger: str, emits: dict[str, Any], drop: set[str], url: str) -> None:
-    """Replace `trigger` by Manual Trigger -> Code node of the same name emitting `emits`; point at `url`."""
+def test_every_template_imports_as_shipped(setup: tuple[N8n, str, QdrantStandIn]) -> None:
+    n8n, _, _ = setup
+    for path in TEMPLATES:
+        n8n.run("import:workflow", f"--input={path}")
+    listed = n8n.run("list:workflow")
+    names = {json.loads(path.read_text(encoding="utf-8"))["name"] for path in TEMPLATES}
+    assert len(TEMPLATES) == 3 and all(name in listed for name in names), listed
+
+
+def headless(workflow: dict[str, Any], trigger: str, emits: dict[str, Any], drop: set[str]) -> None:
+    """Replace `trigger` by Manual Trigger -> Code node of the same name emitting `emits`."""
     old = next(n for n in workflow["nodes"] if n["name"] == trigger)
     code = {**copy.deepcopy(old), "type": "n8n-nodes-base.code", "typeVersion": 2,
             "parameters": {"jsCode": f"return [{{ json: {json.dumps(emits)} }}];"}}  # fmt: skip
@@ -95,9 +107,6 @@ def headless(workflow: dict[str, Any], trigger: str, emits: dict[str, Any], drop
             groups[:] = [[t for t in group if t["node"] not in drop] for group in groups]
     links["Start"] = {"main": [[{"node": trigger, "type": "main", "index": 0}]]}
     workflow["connections"] = links
-    text = json.dumps(workflow).replace("http://localhost:9000", url)
-    workflow.clear()
-    workflow.update(json.loads(text))
 
 
 def node_output(run: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -115,13 +124,20 @@ def test_ingest_then_query_then_agent_branch(setup: tuple[N8n, str, QdrantStandI
     assert {p["payload"]["metadata"]["source"] for p in points} >= {"handbook/shipping.md"}
     # n8n's node asks for base64 and decodes it itself: the stored vectors must be our vectors.
     text = points[0]["payload"]["content"]
-    ours = httpx.post(f"{url}/v1/embeddings", json={"input": text, "model": "any"}).json()["data"][0]["embedding"]
+    headers = {"Authorization": f"Bearer {KEY}"}
+    answer = httpx.post(f"{url}/v1/embeddings", json={"input": text, "model": "any"}, headers=headers)
+    ours = answer.json()["data"][0]["embedding"]
     assert cosine(points[0]["vector"], ours) > 0.999
 
     rag = {**template("embedrank_rag_query_api.json"), "id": "embedrankRag00001"}
-    headless(rag, "Webhook", {"body": {"query": QUERY, "top_n": 2}}, {"Respond with passages"}, url)
+    headless(rag, "Webhook", {"body": {"query": QUERY, "top_n": 2}}, {"Respond with passages"})
     passages = node_output(n8n.execute(rag), "Top passages")[0]["passages"]
     assert passages[0]["metadata"]["source"] == "handbook/shipping.md" and len(passages) == 2
+    # The order and scores are our /v1/rerank's over every stored chunk (Qdrant's top 20 of 3).
+    texts = [p["payload"]["content"] for p in points]
+    ranked = httpx.post(f"{url}/v1/rerank", json={"query": QUERY, "documents": texts}, headers=headers).json()
+    best = [(texts[r["index"]], round(r["relevance_score"], 5)) for r in ranked["results"][:2]]
+    assert [(p["text"], round(p["relevance_score"], 5)) for p in passages] == best
 
     agent = {**template("embedrank_chat_agent.json"), "id": "embedrankAgent001"}
     llm_side = {
@@ -131,6 +147,6 @@ def test_ingest_then_query_then_agent_branch(setup: tuple[N8n, str, QdrantStandI
         "Chat memory",
         "search_knowledge_base",
     }
-    headless(agent, "When called by the agent", {"query": QUERY}, llm_side, url)
+    headless(agent, "When called by the agent", {"query": QUERY}, llm_side)
     text = node_output(n8n.execute(agent), "Format for the agent")[0]["response"]
     assert text.startswith("[1] (handbook/shipping.md, relevance ")

@@ -15,7 +15,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((REPO / "n8n_templates").glob("*.json"))
 NODE_DIR = Path(__file__).resolve().parent / "node"
-EMBEDRANK = "http://localhost:9000"
+EMBEDRANK = "http://embedrank:9000"  # the compose stack's address: the default when $env.EMBEDRANK_URL is unset
+# The rerank nodes' URL: $env.EMBEDRANK_URL, or the default when unset or when n8n blocks env access.
+RERANK_URL = (
+    "={{ (() => { try { return $env.EMBEDRANK_URL || 'http://embedrank:9000' } "
+    "catch (error) { return 'http://embedrank:9000' } })() }}/v1/rerank"
+)
 LC = "@n8n/n8n-nodes-langchain."
 # Node types and the typeVersions we pin (all valid in n8n 2.8; the Node check proves it).
 ALLOWED = {
@@ -117,7 +122,7 @@ def test_rag_api_reranks_qdrants_top_20() -> None:
     (search,) = by_type(workflow, LC + "vectorStoreQdrant")
     assert search["parameters"]["mode"] == "load" and search["parameters"]["topK"] == 20
     (rerank,) = by_type(workflow, "n8n-nodes-base.httpRequest")
-    assert rerank["parameters"]["url"] == f"{EMBEDRANK}/v1/rerank"
+    assert rerank["parameters"]["url"] == RERANK_URL
     assert rerank["parameters"]["method"] == "POST" and "documents" in rerank["parameters"]["jsonBody"]
     assert by_type(workflow, "n8n-nodes-base.respondToWebhook")
 
@@ -130,7 +135,7 @@ def test_agent_tool_calls_this_workflows_rerank_branch() -> None:
     assert workflow["connections"][tool["name"]]["ai_tool"][0][0]["node"] == agent["name"]
     assert by_type(workflow, "n8n-nodes-base.executeWorkflowTrigger")
     (rerank,) = by_type(workflow, "n8n-nodes-base.httpRequest")
-    assert rerank["parameters"]["url"] == f"{EMBEDRANK}/v1/rerank"
+    assert rerank["parameters"]["url"] == RERANK_URL
 
 
 def referenced_endpoints() -> set[tuple[str, str]]:
@@ -140,8 +145,8 @@ def referenced_endpoints() -> set[tuple[str, str]]:
         workflow = load(path)
         for node in by_type(workflow, "n8n-nodes-base.httpRequest"):
             url = node["parameters"]["url"]
-            if url.startswith(EMBEDRANK):
-                calls.add((node["parameters"].get("method", "GET"), url.removeprefix(EMBEDRANK)))
+            if url.startswith("={{") and f"'{EMBEDRANK}'" in url:
+                calls.add((node["parameters"].get("method", "GET"), url.rsplit("}}", 1)[1]))
         if by_type(workflow, LC + "embeddingsOpenAi"):
             # The node posts to {base}/embeddings; n8n tests the credential with GET {base}/models.
             calls.update({("POST", "/v1/embeddings"), ("GET", "/v1/models")})

@@ -82,17 +82,16 @@ async def run_inlet(instance: Any, body: dict[str, Any], extra: dict[str, Any], 
     return result
 
 
-class QueryCollectionsForm(BaseModel):
-    """Open WebUI's request model for POST /api/v1/retrieval/query/collection."""
+class QueryDocForm(BaseModel):
+    """Open WebUI 0.12.4's request model for POST /api/v1/retrieval/query/doc."""
 
-    collection_names: list[str]
+    collection_name: str
     query: str
     k: int | None = None
     k_reranker: int | None = None
     r: float | None = None
     hybrid: bool | None = None
     hybrid_bm25_weight: float | None = None
-    enable_enriched_texts: bool | None = None
 
 
 @dataclass
@@ -106,15 +105,13 @@ class StandIn:
     def app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.post("/api/v1/retrieval/query/collection")
-        async def query_collection(
-            form: QueryCollectionsForm, authorization: str | None = Header(None)
-        ) -> dict[str, list[list[Any]]]:
+        @app.post("/api/v1/retrieval/query/doc")
+        async def query_doc(form: QueryDocForm, authorization: str | None = Header(None)) -> dict[str, list[list[Any]]]:
             self.requests.append({"form": form.model_dump(), "authorization": authorization})
             if authorization != f"Bearer {USER_TOKEN}":
                 raise HTTPException(status_code=401, detail="Not authenticated")
-            hits = [hit for name in form.collection_names for hit in self.corpus.get(name, [])]
-            # Like merge_and_sort_query_results: best (highest) score first, cut at k.
+            hits = list(self.corpus.get(form.collection_name, []))
+            # Like query_doc: best (highest) score first, cut at k.
             hits = sorted(hits, key=lambda hit: hit[2], reverse=True)[: form.k or 4]
             return {
                 "distances": [[h[2] for h in hits]],

@@ -1,4 +1,4 @@
-"""The Open WebUI filter, loaded as Open WebUI loads it, against our real server and a stand-in Open WebUI."""
+"""Fast checks of the filter's branches on a stand-in Open WebUI; the authority is test_real_open_webui.py."""
 
 from __future__ import annotations
 
@@ -148,8 +148,8 @@ async def test_reranks_through_v1_rerank_and_injects_sources(embedrank_url: str,
     # Open WebUI drops the files after our inlet (file_handler), so its own RAG does not run again.
     assert "files" not in body and "files" not in body["metadata"]
 
-    sent = sorted((r["form"]["collection_names"], r["form"]["k"], r["form"]["hybrid"]) for r in open_webui.requests)
-    assert sent == [(["file-f1"], 20, False), (["kb1"], 20, False)]
+    sent = sorted((r["form"]["collection_name"], r["form"]["k"], r["form"]["hybrid"]) for r in open_webui.requests)
+    assert sent == [("file-f1", 20, False), ("kb1", 20, False)]
     assert {r["authorization"] for r in open_webui.requests} == {f"Bearer {USER_TOKEN}"}
 
     steps = statuses(events)

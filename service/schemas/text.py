@@ -1,0 +1,30 @@
+"""Text fields shared by every dialect: an empty or blank text is a 4xx, never a vector or a score."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StrictStr
+from pydantic_core import PydanticCustomError
+
+BLANK = "must not be empty or only whitespace"
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank_text", BLANK)
+    return value
+
+
+# A string with something to embed or rank in it.
+Text = Annotated[StrictStr, AfterValidator(not_blank)]
+
+
+def no_blank_texts(value: Any) -> Any:
+    """For the OpenAI/TEI input unions: every string (alone or in a list) must carry text; ids pass."""
+    items = [value] if isinstance(value, str) else value
+    for i, item in enumerate(items):
+        if isinstance(item, str) and not item.strip():
+            where = "" if isinstance(value, str) else f"item {i} "
+            raise PydanticCustomError("blank_text", f"{where}{BLANK}")
+    return value
