@@ -1,11 +1,11 @@
 """embedrank against its peer, infinity-emb, on the same texts in one run; plus flood, loop lag and start-up.
 
-    .venv/bin/python benchmarks/peer.py                 # ~8 minutes on 2 cores
+    .venv/bin/python benchmarks/peer.py                 # ~10 minutes on 2 cores
     .venv/bin/python benchmarks/peer.py --only short passages mixed
 
 Systems (real servers on 127.0.0.1, all up at once, measured in turns so shared-machine noise hits
-each alike): embedrank defaults, embedrank NUM_THREADS=1 (the old default), embedrank BATCH_ORDER=fifo
-(mixed only), embedrank BACKEND=onnx ONNX_QUANTIZE=int8, and infinity-emb 0.0.77 (torch, batch 32)
+each alike): embedrank defaults, NUM_THREADS=1 (the old default), BATCH_ORDER=fifo (mixed only),
+OMP_WAIT_POLICY=PASSIVE, BACKEND=onnx (fp32 and int8), and infinity-emb 0.0.77 (torch, batch 32)
 from its own venv (`bash benchmarks/install_infinity.sh`). Fresh texts every request: no cache hits.
 In-process: SentenceTransformer.encode at batch 32 with the servers' threads (the offline ceiling).
 """
@@ -86,12 +86,15 @@ def start_systems(stack: contextlib.ExitStack, model_path: str, want_onnx: bool)
     systems = {
         "embedrank": stack.enter_context(server(common)),
         "embedrank_1thread": stack.enter_context(server({**common, "NUM_THREADS": "1"})),
+        # OpenMP workers that sleep instead of spinning between ops: do they leave the event loop more room?
+        "embedrank_omp_passive": stack.enter_context(server({**common, "OMP_WAIT_POLICY": "PASSIVE"})),
         "fifo": stack.enter_context(server({**common, "BATCH_ORDER": "fifo"})),
     }
     if want_onnx:
         cache = str(Path(os.environ.get("TMPDIR", "/tmp")) / "embedrank-bench-onnx")
-        env = {**common, "BACKEND": "onnx", "ONNX_QUANTIZE": "int8", "ONNX_CACHE_DIR": cache}
-        systems["onnx_int8"] = stack.enter_context(server(env))
+        for quantize in ("none", "int8"):
+            env = {**common, "BACKEND": "onnx", "ONNX_QUANTIZE": quantize, "ONNX_CACHE_DIR": cache}
+            systems["onnx_fp32" if quantize == "none" else "onnx_int8"] = stack.enter_context(server(env))
     if INFINITY.exists():
         command = [str(INFINITY), "v2", "--model-id", model_path, "--engine", "torch", "--device", "cpu"]
         command += ["--batch-size", "32", "--no-bettertransformer", "--host", "127.0.0.1", "--port", "{port}"]
@@ -140,10 +143,12 @@ def ratios(data: dict[str, Any]) -> dict[str, float]:
         "short_vs_offline": rate("short", "embedrank") / rate("short", "offline"),
         "mixed_vs_fifo": rate("mixed", "embedrank") / rate("mixed", "fifo"),
         "defaults_vs_1thread_short": rate("short", "embedrank") / rate("short", "embedrank_1thread"),
+        "omp_passive_vs_defaults_short": rate("short", "embedrank_omp_passive") / rate("short", "embedrank"),
     }
     for load in LOADS:
         out[f"{load}_vs_infinity"] = rate(load, "embedrank") / rate(load, "infinity")
         out[f"{load}_onnx_int8_vs_infinity"] = rate(load, "onnx_int8") / rate(load, "infinity")
+        out[f"{load}_onnx_fp32_vs_torch"] = rate(load, "onnx_fp32") / rate(load, "embedrank")
     return out
 
 
