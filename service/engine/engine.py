@@ -21,6 +21,7 @@ from service.engine.prompts import InputType, PromptFormatter
 from service.engine.ranking import rank
 from service.engine.results import EmbedResult, RerankResult, Timings
 from service.engine.tokenize import TokenizeStage
+from service.engine.warmup import batch_token_budget, warm_up
 from service.errors import InputTooLarge, InvalidInput
 from service.tokens.padding import TokenIds, pad_batch
 from service.tokens.text import TokenPiece
@@ -28,20 +29,6 @@ from service.tokens.text import TokenPiece
 logger = logging.getLogger(__name__)
 
 RerankMethod = Literal["auto", "bi-encoder", "cross-encoder"]
-
-# MAX_BATCH_TOKENS=0: the budget per device. CPUs lose cache locality on bigger batches (16384 ran
-# mixed loads 1.4x slower here); accelerators need big batches to fill their units.
-_BATCH_TOKENS_BY_DEVICE = {"cpu": 4096}
-_ACCELERATOR_BATCH_TOKENS = 16384
-# The timed warm-up batch that seeds admission's seconds-per-token estimate.
-_CALIBRATION_ROWS, _CALIBRATION_TOKENS = 4, 128
-
-
-def batch_token_budget(settings: Settings, device: str) -> int:
-    """MAX_BATCH_TOKENS, or the device's default when it is 0."""
-    if settings.max_batch_tokens:
-        return settings.max_batch_tokens
-    return _BATCH_TOKENS_BY_DEVICE.get(device, _ACCELERATOR_BATCH_TOKENS)
 
 
 class Engine:
@@ -94,25 +81,8 @@ class Engine:
         if self.score_batcher:
             self.score_batcher.start()
         if self.settings.warmup:
-            await self._embed_raw(["warm-up"], truncate=True, use_cache=False)
-            if self.scorer:
-                await self.cross_encoder_scores("warm-up", ["warm-up"])
-            await self._calibrate()
+            await warm_up(self)
         self.ready = True
-
-    async def _calibrate(self) -> None:
-        """One timed batch of realistic size per model, so admission's first estimates are measured."""
-        words = "the quick brown fox jumps over the lazy dog while a model reads it"
-        length = min(_CALIBRATION_TOKENS, self.info.max_tokens)
-        text = " ".join([words] * (length // 8 + 1))
-        rows, _ = await self.tokens.texts([text] * _CALIBRATION_ROWS, truncate=True, param="warm-up")
-        pairs = await self.tokens.pairs_of(words, [text] * _CALIBRATION_ROWS, None) if self.scorer else []
-        for timed in (False, True):  # a new shape's first run builds kernels: time the second one
-            if timed:
-                self.admission.forget()
-            await self.embed_batcher.submit([row[:length] for row in rows])
-            if self.score_batcher:
-                await self.score_batcher.submit(pairs)
 
     @property
     def batchers(self) -> list[Batcher]:
