@@ -66,8 +66,8 @@ def replica_settings(settings: Settings, num_cpus: float) -> Settings:
 class EmbedrankReplica:
     """The deployment class; Serve calls `__serve_build_asgi_app__` inside each replica, then runs its lifespan."""
 
-    def __init__(self, settings: Settings, num_cpus: float = 1.0) -> None:
-        self._settings = replica_settings(settings, num_cpus)
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._app: FastAPI | None = None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
@@ -75,7 +75,9 @@ class EmbedrankReplica:
 
         serve = _serve()
         context = serve.get_replica_context()
-        app = create_app(self._settings)
+        # What Ray really reserved (the config file may override the options this was built with).
+        num_cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+        app = create_app(replica_settings(self._settings, num_cpus))
         app.add_middleware(
             ReplicaHeaders,
             headers={
@@ -125,7 +127,7 @@ def build_application(settings: Settings, **options: Any) -> Any:
     serve = _serve()
     opts = deployment_options(**options)
     ingress = serve.ingress()(EmbedrankReplica)
-    return serve.deployment(ingress, **opts).bind(settings, opts["ray_actor_options"]["num_cpus"])
+    return serve.deployment(ingress, **opts).bind(settings)
 
 
 def app_builder(args: dict[str, Any]) -> Any:
@@ -142,10 +144,11 @@ def run(settings: Settings, replicas: int = 1, *, num_cpus: float = 1.0, num_gpu
     serve = _serve()
     import ray
 
+    ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=True)
+    # Installed after ray.init, which sets handlers of its own: a signal just ends the wait below.
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    ray.init(address=os.environ.get("RAY_ADDRESS") or None, log_to_driver=True)
     try:
         serve.start(http_options={"host": settings.host, "port": settings.port})
         app = build_application(settings, replicas=replicas, num_cpus=num_cpus, num_gpus=num_gpus)

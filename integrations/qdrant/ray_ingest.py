@@ -177,7 +177,7 @@ def ingest_with_ray(
                     fn_constructor_kwargs={"settings": actor_settings, "config": config, "info": info,
                                            "layout": layout, "jsonl_field": jsonl_field, "batch_size": batch_size},
                     batch_size=files_per_batch,
-                    concurrency=actors,
+                    compute=ray.data.ActorPoolStrategy(size=actors),
                     **resources,
                 )  # fmt: skip
                 _write(client, qdrant, collection, dataset, len(todo), progress, report)
