@@ -170,6 +170,7 @@ def test_killing_a_replica_under_load(serve_url: str) -> None:
             seen = _replicas(serve_url)
             ids = {replica for replica, _, _ in seen}
             if len(ids) == 2 and victim_id not in ids:
+                print(f"replacement replica serving {time.monotonic() - killed_at:.0f}s after the kill")
                 return
         time.sleep(2)
     raise AssertionError(f"no replacement replica after 120 s: {serve.status()}")
