@@ -76,7 +76,8 @@ class EmbedrankReplica:
         serve = _serve()
         context = serve.get_replica_context()
         # What Ray really reserved (the config file may override the options this was built with).
-        num_cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+        assigned: dict[str, float] = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
+        num_cpus = assigned.get("CPU", 1.0)
         app = create_app(replica_settings(self._settings, num_cpus))
         app.add_middleware(
             ReplicaHeaders,
