@@ -1,6 +1,6 @@
 """Ray Serve throughput with 1 and 2 replicas on a local 2-node cluster, and per-CPU-second rates.
 
-    .venv/bin/python benchmarks/ray_replicas.py                  # 20 s per point (~2 min)
+    .venv/bin/python benchmarks/ray_replicas.py                  # 20 s per point (~3 min)
     .venv/bin/python benchmarks/ray_replicas.py --seconds 60
 
 Closed loop: `--clients` threads, each sending `--texts` fresh texts (no cache hits) per /embed request
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -30,24 +31,7 @@ from service.ray_serve import APP_NAME, PID_HEADER, build_application  # noqa: E
 from tests.live_server import free_port  # noqa: E402
 from tests.ray.local_cluster import local_cluster, wait_ready  # noqa: E402  (before ray: loopback switches)
 
-WORDS = [
-    "the",
-    "quick",
-    "brown",
-    "fox",
-    "jumps",
-    "over",
-    "a",
-    "lazy",
-    "dog",
-    "while",
-    "embeddings",
-    "of",
-    "short",
-    "passages",
-    "are",
-    "computed",
-]
+WORDS = "the quick brown fox jumps over a lazy dog while embeddings of short passages are computed".split()  # noqa: SIM905
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -61,7 +45,8 @@ def _text(n: int) -> str:
     return f"{n}: " + " ".join(WORDS[(n * 7 + i) % len(WORDS)] for i in range(16))
 
 
-def measure(base: str, seconds: float, clients: int, texts: int) -> dict[str, Any]:
+def measure(base: str, seconds: float, clients: int, texts: int, server_pid: int | None = None) -> dict[str, Any]:
+    """Closed-loop load; CPU seconds of the replicas seen (from their header) or of `server_pid`."""
     counter = iter(range(10**9))
     lock = threading.Lock()
     done: list[int] = []
@@ -77,7 +62,7 @@ def measure(base: str, seconds: float, clients: int, texts: int) -> dict[str, An
                 r = http.post(f"{base}/embed", json={"texts": batch})
                 if r.status_code == 200:
                     done.append(len(batch))
-                    pids.add(int(r.headers[PID_HEADER]))
+                    pids.add(int(r.headers.get(PID_HEADER, server_pid or 0)))
                 else:
                     errors.append(r.status_code)
 
@@ -113,15 +98,38 @@ def measure(base: str, seconds: float, clients: int, texts: int) -> dict[str, An
     }
 
 
+def plain_point(args: argparse.Namespace) -> dict[str, Any]:
+    """The same load on `embedrank serve` with one torch thread: what the Serve hop costs."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "NUM_THREADS": "1", "UI_ENABLED": "false",
+           "ACCESS_LOG": "false"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base)
+        point = measure(base, args.seconds, args.clients, args.texts, server_pid=proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    point["cpus_reserved"] = 1
+    point["texts_per_reserved_cpu_s"] = point["texts_per_s"]
+    print(f"plain embedrank serve (1 thread): {point}", flush=True)
+    return point
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--texts", type=int, default=16, help="texts per request")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain `embedrank serve` reference point")
     args = parser.parse_args()
     from ray import serve
 
     results: dict[str, Any] = {"clients": args.clients, "texts_per_request": args.texts, "points": {}}
+    if not args.no_plain:
+        results["points"]["plain"] = plain_point(args)
     with local_cluster(nodes=2, cpus_per_node=1):
         port = free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
