@@ -35,6 +35,11 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for field, _ in SERVE_FLAGS.values() if getattr(args, field) is not None}
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
+    if args.ray:
+        from service.ray_serve import run as run_on_ray  # ray is an extra; imported only here
+
+        run_on_ray(settings, args.replicas, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus)
+        return 0
     serve(create_app(settings), settings)
     return 0
 
@@ -46,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API (settings: flags, then env / .env)")
     for flag, (field, options) in SERVE_FLAGS.items():
         serve.add_argument(flag, dest=field, default=None, **options)
+    ray = serve.add_argument_group("Ray Serve (pip install 'embedrank[ray]'; joins RAY_ADDRESS or starts a local Ray)")
+    ray.add_argument("--ray", action="store_true", help="serve replicas of the app with Ray Serve")
+    ray.add_argument("--replicas", type=int, default=1, help="number of replicas (default 1)")
+    ray.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs reserved per replica (default 1)")
+    ray.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs reserved per replica (default 0)")
     serve.set_defaults(func=_serve)
     from service.backends.mlx.convert import add_subcommand as add_convert_mlx
 

@@ -40,6 +40,15 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
         "--prune", action="store_true", help="delete chunks of files that are gone from the given folders"
     )
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--ray",
+        action="store_true",
+        help="embed on a Ray cluster (RAY_ADDRESS, or a local one) with the model of the service's settings "
+        "(MODEL_NAME etc. from env/.env) in-process; --service-url is not used (needs embedrank[ray])",
+    )
+    ingest.add_argument("--ray-actors", type=int, default=2, help="--ray: embedding actors (default 2)")
+    ingest.add_argument("--ray-cpus", type=float, default=1.0, help="--ray: CPUs per actor (default 1)")
+    ingest.add_argument("--ray-gpus", type=float, default=0.0, help="--ray: GPUs per actor (default 0)")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     ingest.set_defaults(func=run_ingest)
 
@@ -107,23 +116,28 @@ def run_ingest(args: argparse.Namespace) -> int:
     from integrations.qdrant.store import StoreError
 
     _verbose(args)
+    common: dict[str, Any] = {
+        "qdrant": _target(args),
+        "layout": args.layout,
+        "chunk_tokens": args.chunk_tokens,
+        "overlap_tokens": args.overlap,
+        "batch_size": args.batch_size,
+        "jsonl_field": args.jsonl_field,
+        "force": args.force,
+        "prune": args.prune,
+        "progress": not args.no_progress and not args.json and sys.stderr.isatty(),
+    }
     try:
-        report = ingest_paths(
-            args.paths,
-            args.collection,
-            service_url=args.service_url,
-            api_key=args.api_key,
-            qdrant=_target(args),
-            layout=args.layout,
-            chunk_tokens=args.chunk_tokens,
-            overlap_tokens=args.overlap,
-            batch_size=args.batch_size,
-            jsonl_field=args.jsonl_field,
-            force=args.force,
-            prune=args.prune,
-            progress=not args.no_progress and not args.json and sys.stderr.isatty(),
-        )
-    except (ServiceError, StoreError, ValueError) as exc:
+        if args.ray:
+            from integrations.qdrant.ray_ingest import ingest_with_ray
+
+            report = ingest_with_ray(args.paths, args.collection, actors=args.ray_actors, cpus_per_actor=args.ray_cpus,
+                                     gpus_per_actor=args.ray_gpus, **common)  # fmt: skip
+        else:
+            report = ingest_paths(
+                args.paths, args.collection, service_url=args.service_url, api_key=args.api_key, **common
+            )
+    except (ServiceError, StoreError, ValueError, RuntimeError) as exc:
         return _fail(exc)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))

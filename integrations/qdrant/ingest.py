@@ -193,8 +193,7 @@ class _Run:
         if not chunks:
             self.report.skipped.append((str(path), "no text"))
             return None
-        stored = None if force else store.stored_metadata(self.client, self.collection, _source_key(path))
-        if stored is not None and all(stored.get(k) == v for k, v in self._fingerprint(doc).items()):
+        if not force and is_unchanged(self.client, self.collection, _source_key(path), self._fingerprint(doc.sha256)):
             self.report.files_unchanged += 1
             log.debug("unchanged: %s", path)
             return None
@@ -205,13 +204,8 @@ class _Run:
             chunks = refit(chunks, exact, self.info.max_tokens - 2, self.config)
         return _Job(doc, chunks)
 
-    def _fingerprint(self, doc: LoadedDoc) -> dict[str, Any]:
-        return {
-            "hash": doc.sha256,
-            "chunker": self.config.fingerprint,
-            "model": self.info.model,
-            "_text_key": store.LAYOUTS[self.layout],
-        }
+    def _fingerprint(self, sha256: str) -> dict[str, Any]:
+        return fingerprint(sha256, self.config, self.info.model, self.layout)
 
     def _flush(self, jobs: list[_Job], bar: Any) -> None:
         texts = [chunk.text for job in jobs for chunk in job.chunks]
@@ -223,15 +217,10 @@ class _Run:
         cursor = 0
         for job in jobs:
             source = _source_key(job.doc.path)
-            rows = [
-                (store.point_id(source, index), vectors[cursor + index], self._payload(job, source, index))
-                for index in range(len(job.chunks))
-            ]
+            rows = source_rows(job.doc, job.chunks, vectors[cursor : cursor + len(job.chunks)], self.config,
+                               self.info.model, self.layout)  # fmt: skip
             cursor += len(job.chunks)
-            # Chunk 0 carries the file's hash and is what the skip check reads: writing it last
-            # means an interrupted write is redone on the next run instead of looking complete.
-            store.upsert(self.client, self.target, self.collection, rows[1:] + rows[:1])
-            deleted = store.delete_source(self.client, self.collection, source, from_index=len(rows))
+            deleted = write_source(self.client, self.target, self.collection, source, rows)
             self.report.files_ingested += 1
             log.info("ingested %s: %d chunks (%d stale deleted)", source, len(rows), deleted)
             self.report.chunks_written += len(rows)
@@ -239,24 +228,62 @@ class _Run:
             if bar is not None:
                 self._postfix(bar)
 
-    def _payload(self, job: _Job, source: str, index: int) -> dict[str, Any]:
-        chunk = job.chunks[index]
-        metadata: dict[str, Any] = {
-            "source": source,
-            "name": job.doc.path.name,
-            "title": job.doc.title,
-            "page": chunk.page,
-            "chunk_index": index,
-            "hash": job.doc.sha256,
-            "headings": " > ".join(chunk.headings),
-            "kind": job.doc.kind,
-            "tokens": chunk.tokens,
-            "chunker": self.config.fingerprint,
-            "model": self.info.model,
-        }
-        if chunk.record is not None:
-            metadata["record"] = chunk.record
-        return {store.LAYOUTS[self.layout]: chunk.text, "metadata": metadata}
+
+def fingerprint(sha256: str, config: ChunkConfig, model: str, layout: str) -> dict[str, Any]:
+    """What must match the stored chunk 0 for a file to count as unchanged."""
+    return {"hash": sha256, "chunker": config.fingerprint, "model": model, "_text_key": store.LAYOUTS[layout]}
+
+
+def is_unchanged(client: QdrantClient, collection: str, source: str, wanted: dict[str, Any]) -> bool:
+    """True when the collection already holds this source written with the same `fingerprint`."""
+    stored = store.stored_metadata(client, collection, source)
+    return stored is not None and all(stored.get(k) == v for k, v in wanted.items())
+
+
+Row = tuple[str, list[float], dict[str, Any]]
+
+
+def source_rows(
+    doc: LoadedDoc,
+    chunks: Sequence[Chunk],
+    vectors: Sequence[list[float]],
+    config: ChunkConfig,
+    model: str,
+    layout: str,
+) -> list[Row]:
+    """(point id, vector, payload) for each chunk of one file, in chunk order."""
+    source = _source_key(doc.path)
+    payloads = [_payload(doc, chunk, source, index, config, model, layout) for index, chunk in enumerate(chunks)]
+    return [(store.point_id(source, i), list(vectors[i]), payloads[i]) for i in range(len(chunks))]
+
+
+def write_source(client: QdrantClient, target: QdrantTarget, collection: str, source: str, rows: Sequence[Row]) -> int:
+    """Upsert one file's rows and delete its surplus old chunks; returns how many were deleted."""
+    # Chunk 0 carries the file's hash and is what the skip check reads: writing it last
+    # means an interrupted write is redone on the next run instead of looking complete.
+    store.upsert(client, target, collection, [*rows[1:], *rows[:1]])
+    return store.delete_source(client, collection, source, from_index=len(rows))
+
+
+def _payload(
+    doc: LoadedDoc, chunk: Chunk, source: str, index: int, config: ChunkConfig, model: str, layout: str
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "source": source,
+        "name": doc.path.name,
+        "title": doc.title,
+        "page": chunk.page,
+        "chunk_index": index,
+        "hash": doc.sha256,
+        "headings": " > ".join(chunk.headings),
+        "kind": doc.kind,
+        "tokens": chunk.tokens,
+        "chunker": config.fingerprint,
+        "model": model,
+    }
+    if chunk.record is not None:
+        metadata["record"] = chunk.record
+    return {store.LAYOUTS[layout]: chunk.text, "metadata": metadata}
 
 
 def _prune(
