@@ -81,15 +81,11 @@ class EmbedFiles:
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=_CALL_TIMEOUT_S)
 
-    def _count_tokens(self, texts: Sequence[str]) -> list[int] | None:
-        """What the service's /tokenize (add_special_tokens=false) counts, from the same function."""
-        from service.api.tei_tokens import tokens_of
-        from service.errors import FeatureUnavailable
-
-        try:
-            return [len(tokens_of(self.engine, self.engine.prompts.format(t, "document"), False)) for t in texts]
-        except FeatureUnavailable:
-            return None
+    def _count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """What the service's /tokenize (add_special_tokens=false) counts, from the same engine call."""
+        formatted = [self.engine.prompts.format(t, "document") for t in texts]
+        counts: list[int] = self._run(self.engine.count_content_tokens(formatted))
+        return counts
 
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         # Same request shape as the HTTP ingest (batch_size texts, documents, normalised, truncated).
