@@ -91,5 +91,8 @@ async def test_a_long_cross_encoder_request_does_not_stall_the_loop(cross_encode
             worst_loop_lag = float((await client.get("/health")).json()["stats"]["event_loop_lag_s"])
     assert response.status_code == 200 and len(response.json()["results"]) == 1000
     assert len(lags) >= 3, "the rerank should take a while"
-    assert max(lags) < 0.25, f"/health stalled behind the rerank: worst {max(lags) * 1000:.0f} ms"
-    assert worst_loop_lag < 0.1, f"event loop lagged {worst_loop_lag * 1000:.0f} ms"
+    # Tokenising those pairs on the loop would stall it for seconds (25 M tokens); a busy shared CI machine
+    # can still delay a single probe, so the bounds are on the typical probe and on a one-second worst case.
+    typical = sorted(lags)[len(lags) * 9 // 10]
+    assert typical < 0.1, f"/health stalled behind the rerank: 90th percentile {typical * 1000:.0f} ms"
+    assert max(lags) < 1.0 and worst_loop_lag < 1.0, (max(lags), worst_loop_lag)

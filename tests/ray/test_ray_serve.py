@@ -32,8 +32,9 @@ def serve_url(ray_cluster: Any) -> Iterator[str]:
 
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
-    # A tight admission limit so that concurrent large requests meet the app's own 429.
-    settings = Settings(ui_enabled=False, api_key=KEY, max_queue_wait_s=0.05)
+    # A tight admission limit (0.5 s of queued work) so that concurrent large requests meet the app's own
+    # 429, while the fault drill's small requests never do.
+    settings = Settings(ui_enabled=False, api_key=KEY, max_queue_wait_s=0.5)
     started = time.perf_counter()
     serve.run(build_application(settings, replicas=2), name=APP_NAME, route_prefix="/", blocking=False)
     base = f"http://127.0.0.1:{port}"
@@ -108,7 +109,7 @@ def test_keys_metrics_and_dialects_pass_through_the_proxy(serve_url: str) -> Non
 
 def test_overload_429_and_retry_after_pass_through(serve_url: str) -> None:
     long = " ".join(["embedding"] * 60)
-    body = {"texts": [f"{i} {long}" for i in range(40)]}  # ~2.5k tokens: well past 0.05 s of queued work
+    body = {"texts": [f"{i} {long}" for i in range(120)]}  # ~7.5k tokens: seconds of work on a 1-CPU replica
 
     def one(_: int) -> httpx.Response:
         return httpx.post(f"{serve_url}/embed", json=body, headers=AUTH, timeout=120)
