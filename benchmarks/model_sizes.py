@@ -62,6 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--deadline-s", type=float, default=0, help="start no new server after this many seconds")
     parser.add_argument("--env", nargs="*", default=[], help="extra KEY=VALUE settings for every server")
     parser.add_argument("--out", type=Path, required=True, help="JSON report path")
+    parser.add_argument("--append", action="store_true", help="add to --out's models instead of replacing it")
     defaults = SizeLoads()
     for name, value in vars(defaults).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
@@ -102,7 +103,7 @@ def prepare(model: str, args: argparse.Namespace) -> tuple[str | None, dict[str,
     if model == MINILM:
         return args.minilm_path, {"name": "sentence-transformers/all-MiniLM-L6-v2", "random_weights": False}
     dtype = "float32" if args.device == "cpu" else str(offline_dtype(args.device)).removeprefix("torch.")
-    folder = args.work / f"{model}-{args.layers or 'full'}-{dtype}{f'-v{args.vocab}' if args.vocab else ''}"
+    folder = args.work / shape_models.folder_name(model, args.layers, dtype, args.vocab)
     marker = folder / shape_models.MARKER
     started = time.perf_counter()
     if not marker.is_file():
@@ -123,11 +124,24 @@ def texts_for(model: Any, workload: Workload, lengths: list[int], prompt: str) -
     return Texts(sent, seen, tokens)
 
 
-def offline_pair(model: Any, queries: Texts, docs: Texts, batch: int) -> dict[str, Offline]:
-    return {
-        "short": offline_encode(model, queries.seen, sum(queries.tokens), batch),
-        "passages": offline_encode(model, docs.seen, sum(docs.tokens), batch),
-    }
+def offline_pair(model: Any, queries: Texts, docs: Texts, batch: int, device: str) -> dict[str, Offline]:
+    """The offline ceiling of both loads: on a CPU the faster of torch's default threads and the
+    servers' count (cores - 1), as in benchmarks/run.py: on a busy machine fewer threads can win."""
+    import torch
+
+    default = torch.get_num_threads()
+    counts = [default] if device != "cpu" or default == 1 else [default, default - 1]
+    best: dict[str, Offline] = {}
+    try:
+        for threads in counts:
+            torch.set_num_threads(threads)
+            for kind, texts in (("short", queries), ("passages", docs)):
+                run = offline_encode(model, texts.seen, sum(texts.tokens), batch)
+                if kind not in best or run.texts_per_s > best[kind].texts_per_s:
+                    best[kind] = run
+    finally:
+        torch.set_num_threads(default)
+    return best
 
 
 def _mean(runs: list[Offline]) -> dict[str, Any]:
@@ -170,15 +184,16 @@ def run_model(model: str, args: argparse.Namespace, loads: SizeLoads, started: f
     facts["query_prompt_tokens"] = len(st.tokenizer(prompt)["input_ids"]) - workload.specials if prompt else 0
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    offline = [offline_pair(st, queries, docs, args.offline_batch)]
+    offline = [offline_pair(st, queries, docs, args.offline_batch, args.device)]
     if args.device == "cuda":
         facts["offline_gpu_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    result: dict[str, Any] = {"model": facts, "reranker": reranker, "backends": {}}
+    result: dict[str, Any] = {"model": facts, "reranker": reranker, "loads": vars(loads), "backends": {}}
     common = {"EMBED_CACHE_SIZE": "0", "UI_ENABLED": "false", "ACCESS_LOG": "false", "DEVICE": args.device}
     common["ONNX_CACHE_DIR"] = str(args.work / "onnx")
     common.update(dict(item.split("=", 1) for item in args.env))
     if path:
         common["MODEL_NAME"] = path
+    reference: dict[str, Any] | None = None  # the first backend's vectors: the others are compared to them
     for backend in args.backends:
         if args.deadline_s and time.perf_counter() - started > args.deadline_s:
             result["backends"][backend] = {"skipped": "time budget spent"}
@@ -187,8 +202,12 @@ def run_model(model: str, args: argparse.Namespace, loads: SizeLoads, started: f
         if reranker_path and backend == "torch":  # the ONNX backends export BERT-type cross-encoders only
             env["CROSS_ENCODER_MODEL"] = reranker_path
         print(f"# {model} {backend}: starting", flush=True)
-        result["backends"][backend] = run_backend(env, queries, singles, docs, rerank_docs, loads, args.device)
-    offline.append(offline_pair(st, queries, docs, args.offline_batch))
+        row = run_backend(env, queries, singles, docs, rerank_docs, loads, args.device)
+        result["backends"][backend] = row
+        if "vectors" in row:
+            reference = reference if reference is not None else row["vectors"]
+            row["min_cosine_to_first_backend"] = _min_cosine(row.pop("vectors"), reference)
+    offline.append(offline_pair(st, queries, docs, args.offline_batch, args.device))
     result["offline"] = {kind: _mean([o[kind] for o in offline]) for kind in ("short", "passages")}
     for row in result["backends"].values():
         for kind in ("short", "passages"):
@@ -222,9 +241,41 @@ def run_backend(
         if device == "cuda":
             out["gpu_memory"] = size_scenarios.gpu_memory(srv.pid)
         out["health_after"] = httpx.get(f"{srv.url}/health", timeout=30).json()
+        out["vectors"] = {
+            kind: _vectors(srv.url, texts.sent[:4], kind == "query")
+            for kind, texts in (("query", queries), ("document", docs))
+        }
     for kind in ("single", "short", "passages", "rerank"):
         print(f"#   {kind:<9} {out[kind]['texts_per_s']:8.1f} texts/s  p50 {out[kind]['p50_ms']:8.1f} ms", flush=True)
     return out
+
+
+def _vectors(base: str, texts: list[str], query: bool) -> list[list[float]]:
+    body = {"texts": texts, "input_type": "query" if query else "document"}
+    r = httpx.post(f"{base}/embed", json=body, timeout=300)
+    r.raise_for_status()
+    vectors: list[list[float]] = r.json()["vectors"]
+    return vectors
+
+
+def _min_cosine(mine: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
+    """Per-row cosine of this backend's (normalised) vectors to the first backend's, worst row per kind.
+    Random weights have none of a trained model's outliers: int8 error on real weights can differ."""
+    import numpy as np
+
+    return {kind: float(np.min(np.sum(np.array(mine[kind]) * np.array(reference[kind]), axis=1))) for kind in mine}
+
+
+def label(model: str, args: argparse.Namespace) -> str:
+    """The report's key: the model, plus how the shape was cut when it was."""
+    if model == MINILM or not (args.layers or args.vocab):
+        return model
+    total = shape_models.SHAPES[model].num_hidden_layers
+    return (
+        model
+        + (f" ({args.layers} of {total} layers)" if args.layers else "")
+        + (f" (vocab {args.vocab})" if args.vocab else "")
+    )
 
 
 def table(report: dict[str, Any]) -> str:
@@ -255,18 +306,22 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     loads = SizeLoads(**{name: getattr(args, name) for name in vars(SizeLoads())})
-    report: dict[str, Any] = {"machine": machine_facts(args.device), "loads": vars(loads), "models": {}}
+    report: dict[str, Any] = {"machine": machine_facts(args.device), "models": {}}
+    if args.append and args.out.is_file():
+        report = json.loads(args.out.read_text())
+        report.setdefault("runs", []).append(machine_facts(args.device))
     report["note"] = "Qwen3 shapes carry random weights: speed and memory only, never quality"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for model in args.models:
+        key = label(model, args)
         if args.deadline_s and time.perf_counter() - started > args.deadline_s:
-            report["models"][model] = {"skipped": "time budget spent"}
+            report["models"][key] = {"skipped": "time budget spent"}
             continue
         try:
-            report["models"][model] = run_model(model, args, loads, started)
+            report["models"][key] = run_model(model, args, loads, started)
         except Exception as exc:  # one model failing (e.g. out of memory) must not lose the others' numbers
             logging.exception("%s failed", model)
-            report["models"][model] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            report["models"][key] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
         report["machine"]["loadavg_end"] = os.getloadavg()
         report["elapsed_s"] = time.perf_counter() - started
         args.out.write_text(json.dumps(report, indent=2, default=float))

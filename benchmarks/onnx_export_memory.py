@@ -80,22 +80,24 @@ def main() -> int:
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--limit-gib", type=float, default=10.0, help="kill a start whose RSS passes this")
     parser.add_argument("--timeout-s", type=float, default=900.0)
+    parser.add_argument("--vocab", type=int, default=None, help="cut the embedding rows (see shape_models.build)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/embedrank-shapes"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     shape = shape_models.SHAPES[args.shape]
     rows = []
     for layers in args.layers:
-        folder = args.work / f"{args.shape}-{layers}-float32"
+        folder = args.work / shape_models.folder_name(args.shape, layers, "float32", args.vocab)
         if not (folder / shape_models.MARKER).is_file():
-            shape_models.build(args.shape, folder, layers=layers)
+            shape_models.build(args.shape, folder, layers=layers, vocab=args.vocab)
         cache = args.work / "onnx"  # the model_sizes.py cache: its ONNX runs then start from these exports
-        row: dict[str, Any] = {"layers": layers, "params": shape_models.param_count(shape, layers)}
+        marker = json.loads((folder / shape_models.MARKER).read_text())
+        row: dict[str, Any] = {"layers": layers, "vocab": marker["vocab_size"], "params": marker["params"]}
         for quantize in ("none", "int8"):  # int8 starts from the fp32 export already in the cache
             row[quantize] = start_once(folder, cache, quantize, args.limit_gib * 1024, args.timeout_s)
             print(f"{args.shape} {layers} layers {quantize}: {row[quantize]}", flush=True)
         rows.append(row)
-    report: dict[str, Any] = {"shape": args.shape, "rows": rows}
+    report: dict[str, Any] = {"shape": args.shape, "limit_gib": args.limit_gib, "rows": rows}
     ready = [r for r in rows if r["none"]["outcome"] == "ready"]
     if len(ready) >= 2:  # peak = a + b * params, through the two largest measured points
         (p1, m1), (p2, m2) = [(r["params"], r["none"]["peak_rss_mib"]) for r in ready[-2:]]

@@ -164,6 +164,11 @@ def _check_memory(shape: Shape, layers: int | None, dtype: str, device: str) -> 
         )
 
 
+def folder_name(name: str, layers: int | None, dtype: str, vocab: int | None = None) -> str:
+    """How the benchmarks name a built shape's folder, so they find each other's builds."""
+    return f"{name}-{layers or 'full'}-{dtype}{f'-v{vocab}' if vocab else ''}"
+
+
 def qwen3_config(
     shape: Shape, layers: int | None, eos_id: int, dtype: str = "float32", vocab: int | None = None
 ) -> Any:
