@@ -17,6 +17,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     key: str | None = request.param
     with live_server(env={"API_KEY": key} if key else {}) as base:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if key:  # the key runs prove something only if a request without it is refused
+            assert httpx.post(f"{base}/embed", json={"texts": ["x"]}, timeout=30).status_code == 401
         model = httpx.get(f"{base}/v1/models", headers=headers, timeout=30).json()["data"][0]["id"]
         yield Server(base=base, key=key, model=model)
 
