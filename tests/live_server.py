@@ -7,12 +7,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -129,3 +130,24 @@ def live_server(
     """Yield the base URL of a running server; stop it (SIGTERM, then SIGKILL) afterwards."""
     with serve(env, command, timeout_s=timeout_s) as server:
         yield server.url
+
+
+@contextmanager
+def in_thread(app: Any, port: int | None = None, what: str = "stand-in") -> Iterator[str]:
+    """A stand-in ASGI app (a fake third-party service) served by uvicorn in a daemon thread; yields its URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -15,7 +15,8 @@ from tests.live_server import live_server
 @pytest.fixture(scope="session", params=[None, KEY], ids=["no-key", "api-key"])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     key: str | None = request.param
-    with live_server(env={"API_KEY": key} if key else {}) as base:
+    # a generous start-up allowance: CI machines (and this shared one) can be slow to load the model
+    with live_server(env={"API_KEY": key} if key else {}, timeout_s=300) as base:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if key:  # the key runs prove something only if a request without it is refused
             assert httpx.post(f"{base}/embed", json={"texts": ["x"]}, timeout=30).status_code == 401

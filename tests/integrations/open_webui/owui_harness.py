@@ -7,8 +7,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
-import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
-from tests.live_server import free_port, serve
+from tests.live_server import free_port as free_port  # re-exported: the filter tests import it from here
+from tests.live_server import in_thread, serve
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTION_FILE = REPO / "integrations" / "open_webui" / "embedrank_reranker.py"
@@ -123,21 +121,9 @@ class StandIn:
 
 @contextmanager
 def serve_stand_in(stand_in: StandIn) -> Iterator[StandIn]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stand_in.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("stand-in Open WebUI did not start")
-        time.sleep(0.05)
-    stand_in.url = f"http://127.0.0.1:{port}"
-    try:
+    with in_thread(stand_in.app(), what="stand-in Open WebUI") as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
