@@ -20,7 +20,7 @@ def target(base: str | None, key: str | None) -> Iterator[Server]:
     if base:
         yield Server(base, key, model_of(base, key))
         return
-    with live_server(env={"API_KEY": key} if key else {}) as url:
+    with live_server(env={"API_KEY": key} if key else {}, timeout_s=300) as url:
         yield Server(url, key, model_of(url, key))
 
 
