@@ -187,6 +187,27 @@ class Settings(BaseSettings):
 
     # --- optional parts ---
     ui_enabled: bool = Field(True, description="Mount the Gradio console at /ui when gradio is installed.")
+    qdrant_url: str | None = Field(
+        None,
+        description=(
+            "The Qdrant server the console's Search tab (and `embedrank ingest`) uses; unset = the local "
+            "folder QDRANT_PATH. The console never opens a store a user names."
+        ),
+    )
+    qdrant_path: str = Field(
+        "./qdrant_data", description="The local Qdrant folder searched when QDRANT_URL is unset (never created)."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of QDRANT_URL; sent to that server only.")
+    embedrank_collection: str = Field(
+        "embedrank", description="The collection the console searches by default (the same default as ingest)."
+    )
+    search_collections: str = Field(
+        "",
+        description=(
+            "Comma-separated collections of the configured store the console may search; empty = "
+            "EMBEDRANK_COLLECTION only; '*' = any collection of that store."
+        ),
+    )
     warmup: bool = Field(
         True,
         description=(
@@ -211,6 +232,12 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def search_collection_list(self) -> list[str]:
+        """Collections the console may search; ['*'] = any of the configured store."""
+        names = [name.strip() for name in self.search_collections.split(",") if name.strip()]
+        return names or [self.embedrank_collection]
 
     @property
     def api_keys(self) -> list[str]:

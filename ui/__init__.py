@@ -40,14 +40,14 @@ def mount_console(app: FastAPI, settings: Settings) -> bool:
     from ui.bridge import EngineBridge
     from ui.console import build_console
     from ui.handlers import ConsoleHandlers, api_keys
-    from ui.search import SearchHandlers
+    from ui.search import ConsoleStore, SearchHandlers
 
     bridge = EngineBridge(app)
     handlers = ConsoleHandlers(bridge, settings)
     keys = api_keys(settings)
     gr.mount_gradio_app(
         app,
-        build_console(handlers, SearchHandlers(bridge)),
+        build_console(handlers, SearchHandlers(bridge, ConsoleStore.from_settings(settings))),
         path=MOUNT_PATH,
         auth=_key_login(keys) if keys else None,
         auth_message=LOGIN_MESSAGE if keys else None,
