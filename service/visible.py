@@ -14,7 +14,4 @@ def has_visible_text(text: str) -> bool:
     """True when `text` holds at least one character outside the invisible categories.
 
     Stops at the first visible character, so a normal text costs one or two lookups."""
-    for char in text:
-        if not char.isspace() and unicodedata.category(char) not in INVISIBLE_CATEGORIES:
-            return True
-    return False
+    return any(not char.isspace() and unicodedata.category(char) not in INVISIBLE_CATEGORIES for char in text)
