@@ -114,7 +114,17 @@ def test_foreign_host_headers_are_refused_on_loopback(server: tuple[str, int], h
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "localhost", "LOCALHOST:1", "[::1]:9000", "127.0.0.2", "embedrank.internal", "a.corp.example"]
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "LOCALHOST:1",
+        "[::1]:9000",
+        "127.0.0.2",
+        "host.docker.internal:9000",
+        "embedrank.internal",
+        "a.corp.example",
+    ],
 )
 def test_loopback_and_allowed_hosts_are_served(server: tuple[str, int], host: str) -> None:
     base, _ = server

@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import render_error
-from service.api.route_table import UNMATCHED, route_label, route_path, route_table
+from service.api.route_table import route_path, route_table
 from service.errors import InputTooLarge, InvalidInput, UnsupportedMediaType
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,13 @@ class JsonBodyMiddleware:
     def guarded(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
             return False
-        path = route_path(scope)
-        label = route_label(self.fastapi_app, path, str(scope["method"]))
-        if label == UNMATCHED:  # 404/405 say more than 415 would
-            return False
-        return not any(entry.mount and entry.path == label for entry in route_table(self.fastapi_app))
+        path, method = route_path(scope), str(scope["method"])
+        # Only our own routes that take this method: 404/405 say more than 415 would, and mounted
+        # apps (the console's login form, uploads) parse their own bodies.
+        return any(
+            not entry.mount and method in entry.methods and entry.matches(path)
+            for entry in route_table(self.fastapi_app)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.guarded(scope):

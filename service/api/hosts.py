@@ -13,7 +13,9 @@ from service.errors import InvalidHost
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+# Names containers use for their host: only a container's own resolver knows them, so no web page can
+# rebind to them (a rebinding page always sends its own domain), and Docker Desktop forwards them to loopback.
+CONTAINER_HOST_NAMES = frozenset({"host.docker.internal", "gateway.docker.internal", "host.containers.internal"})
 
 
 def is_loopback(host: str) -> bool:
@@ -37,11 +39,12 @@ def host_name(header: str) -> str:
 
 
 def host_allowed(header: str, allowed: list[str]) -> bool:
-    """Loopback names always; then ALLOWED_HOSTS entries: exact names, '.example.com' for any subdomain, '*'."""
+    """Loopback and container-host names always; then ALLOWED_HOSTS entries: exact names, '.example.com'
+    for a domain and its subdomains, '*' for any."""
     name = host_name(header)
     if not name:
         return False
-    if is_loopback(name):
+    if is_loopback(name) or name in CONTAINER_HOST_NAMES:
         return True
     for entry in allowed:
         entry = entry.strip().lower()

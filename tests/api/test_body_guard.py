@@ -95,6 +95,7 @@ async def test_bad_gzip_and_other_encodings(minilm: httpx.AsyncClient) -> None:
 async def test_unknown_paths_and_get_routes_are_untouched(minilm: httpx.AsyncClient) -> None:
     assert (await minilm.post("/nope", content=b"x", headers={"content-type": "text/plain"})).status_code == 404
     assert (await minilm.get("/health")).status_code == 200
+    assert (await minilm.post("/health", content=b"x", headers={"content-type": "text/plain"})).status_code == 405
 
 
 async def test_cors_is_off_unless_configured(minilm: httpx.AsyncClient, app_client: AppClient) -> None:
