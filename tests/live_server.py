@@ -133,12 +133,12 @@ def live_server(
 
 
 @contextmanager
-def in_thread(app: Any, port: int | None = None, what: str = "stand-in") -> Iterator[str]:
-    """A stand-in ASGI app (a fake third-party service) served by uvicorn in a daemon thread; yields its URL."""
+def in_thread(app: Any, port: int | None = None, what: str = "stand-in", **config: Any) -> Iterator[str]:
+    """An ASGI app (a stand-in service) served by uvicorn in a daemon thread; `config` goes to uvicorn.Config."""
     import uvicorn
 
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
