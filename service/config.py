@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    openai_token_ids: Literal["cl100k_base", "model"] = Field(
+        "cl100k_base",
+        description=(
+            "What token ids in OpenAI's `input` mean: cl100k_base = OpenAI's own tokens (what LangChain's "
+            "OpenAIEmbeddings and LiteLLM send), decoded to text and embedded like the string (needs the "
+            "`tiktoken` extra, else 400); model = ids of the served model's tokenizer (from /tokenize)."
+        ),
+    )
+
     # --- batching and caching ---
     max_batch_tokens: int = Field(
         0,

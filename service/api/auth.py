@@ -18,7 +18,9 @@ from service.errors import Unauthorized
 logger = logging.getLogger(__name__)
 
 # Probes of orchestrators and load balancers carry no key; they reveal nothing secret.
-OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # "/" only redirects (to /ui/ or /docs)
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # GET "/" only redirects (to /ui/ or /docs)
+# POST / is TEI's root route (inference): open are only the reads of these paths.
+_OPEN_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _digest(key: str) -> bytes:
@@ -50,11 +52,15 @@ def key_is_valid(settings: Settings, presented: str | None) -> bool:
 
 
 def presented_keys(headers: Headers) -> list[str]:
-    """Keys the request carries: `Authorization: Bearer <key>` and/or `X-API-Key: <key>`."""
+    """Keys the request carries: `Authorization: Bearer <key>`, a bare `Authorization: <key>` (LlamaIndex's
+    TEI reranker sends that) and/or `X-API-Key: <key>`."""
     found = []
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    authorization = headers.get("authorization", "").strip()
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         found.append(token.strip())
+    elif authorization and not token:
+        found.append(authorization)
     if headers.get("x-api-key", "").strip():
         found.append(headers["x-api-key"].strip())
     return found
@@ -76,8 +82,8 @@ class AuthMiddleware:
         if not settings.metrics_require_key:
             self.open_paths.add("/metrics")
 
-    def is_open(self, path: str) -> bool:
-        if path in self.open_paths:
+    def is_open(self, path: str, method: str = "GET") -> bool:
+        if path in self.open_paths and (path != "/" or method in _OPEN_METHODS):
             return True
         delegated: tuple[str, ...] = getattr(self.fastapi_app.state, "auth_delegated", ())
         return any(path == prefix or path.startswith(prefix + "/") for prefix in delegated)
@@ -88,7 +94,8 @@ class AuthMiddleware:
             return
         path = route_path(scope)
         presented = presented_keys(Headers(scope=scope))
-        if self.is_open(path) or any(key_is_valid(self.settings, key) for key in presented):
+        method = str(scope.get("method", "GET"))
+        if self.is_open(path, method) or any(key_is_valid(self.settings, key) for key in presented):
             await self.app(scope, receive, send)
             return
         message = "invalid API key" if presented else _MISSING
@@ -99,4 +106,4 @@ class AuthMiddleware:
         await render_error(scope, Unauthorized(message))(scope, receive, send)
 
 
-_MISSING = "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+_MISSING = "API key required: send 'Authorization: Bearer <key>', 'Authorization: <key>' or 'X-API-Key: <key>'"
