@@ -45,7 +45,7 @@ class RerankRequest(BaseModel):
 class SimilarityInput(Strict):
     source_sentence: Text = Field(..., examples=["What is Deep Learning?"])
     sentences: list[Text] = Field(
-        ..., examples=[["What is Machine Learning?"]], description="Compared with the source."
+        ..., min_length=1, examples=[["What is Machine Learning?"]], description="Compared with the source."
     )
 
 
