@@ -33,7 +33,7 @@ class InputTooLarge(ServiceError):
 
 
 class Overloaded(ServiceError):
-    """The queue is full; the caller should retry after `retry_after` seconds."""
+    """Admission refused the work: it would not finish in time; retry after `retry_after` seconds."""
 
     status = 429
     kind = "overloaded"
