@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any, ClassVar
 
-import numpy as np
 from fastapi import Request, Response
 
 from service.api.compat import EmbeddingInput, embed_input
 from service.api.dialect import Dialect
 from service.api.dispatch import read_json
+from service.api.quantize import base64_floats
 from service.api.responses import FastJSONResponse, timing_headers, vectors_response
 from service.api.state import engine_of
 from service.api.token_ids import decode_cl100k
@@ -29,12 +28,6 @@ _TYPES = {
     "overloaded": "rate_limit_error",
     "unauthorized": "invalid_request_error",  # what OpenAI answers for a wrong or missing key
 }
-
-
-def encode_base64(vectors: np.ndarray[Any, Any]) -> list[str]:
-    """Each row as little-endian float32 bytes, base64-encoded (what the OpenAI SDKs decode)."""
-    rows = np.ascontiguousarray(vectors, dtype="<f4")
-    return [base64.b64encode(row.tobytes()).decode("ascii") for row in rows]
 
 
 def _model(engine: Engine) -> dict[str, Any]:
@@ -94,7 +87,9 @@ class OpenAI(Dialect):
         result = await embed_input(
             request, self, value, input_type=req.input_type or "document", dimensions=req.dimensions
         )
-        vectors: list[Any] = encode_base64(result.vectors) if req.encoding_format == "base64" else list(result.vectors)
+        vectors: list[Any] = base64_floats(
+            result.vectors
+        )  # what the OpenAI SDKs decode if req.encoding_format == "base64" else list(result.vectors)
         content = {
             "object": "list",
             "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)],
