@@ -25,6 +25,8 @@ _TYPES = {
     "unsupported": "invalid_request_error",
     "http_error": "invalid_request_error",
     "not_found": "invalid_request_error",
+    "unsupported_media_type": "invalid_request_error",
+    "invalid_host": "invalid_request_error",
     "overloaded": "rate_limit_error",
     "unauthorized": "invalid_request_error",  # what OpenAI answers for a wrong or missing key
 }
@@ -87,9 +89,9 @@ class OpenAI(Dialect):
         result = await embed_input(
             request, self, value, input_type=req.input_type or "document", dimensions=req.dimensions
         )
-        vectors: list[Any] = base64_floats(
-            result.vectors
-        )  # what the OpenAI SDKs decode if req.encoding_format == "base64" else list(result.vectors)
+        vectors: list[Any] = (  # base64: what the OpenAI SDKs ask for and decode
+            base64_floats(result.vectors) if req.encoding_format == "base64" else list(result.vectors)
+        )
         content = {
             "object": "list",
             "data": [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)],

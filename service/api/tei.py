@@ -36,6 +36,8 @@ _ERROR_TYPES = {
     "not_found": "Validation",
     "http_error": "Validation",
     "unauthorized": "Validation",  # TEI answers a bare 401; its clients read only the status
+    "unsupported_media_type": "Validation",
+    "invalid_host": "Validation",
     "overloaded": "Overloaded",
     "timeout": "Overloaded",  # queued past REQUEST_TIMEOUT_S: the server had more work than time
     "unavailable": "Unhealthy",

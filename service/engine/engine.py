@@ -25,6 +25,7 @@ from service.engine.warmup import batch_token_budget, warm_up
 from service.errors import InputTooLarge, InvalidInput
 from service.tokens.padding import TokenIds, pad_batch
 from service.tokens.text import TokenPiece
+from service.visible import BLANK_MESSAGE, has_visible_text
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,8 @@ class Engine:
         if len(query) > self.settings.max_chars_per_item:
             limit = self.settings.max_chars_per_item
             raise InputTooLarge(f"query has {len(query)} characters; at most {limit}", param="query")
+        if not has_visible_text(query):
+            raise InvalidInput(f"query {BLANK_MESSAGE}", param="query")
         self._check_items(passages, "passages")
         if len(passages) > self.settings.max_passages_per_rerank:
             raise InputTooLarge(
@@ -284,6 +287,9 @@ class Engine:
         for i, item in enumerate(items):
             if isinstance(item, str) and len(item) > limit:
                 raise InputTooLarge(f"{name}[{i}] has {len(item)} characters; at most {limit}", param=name)
+            # The wire schemas refuse these first (naming their field); this covers every other caller.
+            if isinstance(item, str) and not has_visible_text(item):
+                raise InvalidInput(f"{name}[{i}] {BLANK_MESSAGE}", param=name)
 
     def stats(self) -> dict[str, Any]:
         """Counters for /health and the console."""

@@ -12,7 +12,7 @@ from service.schemas.text import Text
 class RerankRequest(BaseModel):
     """Infinity's RerankInput (vLLM's rerank body is a superset): fields it does not know are ignored, as there."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     query: Text = Field(..., examples=["Where is Munich?"])
     documents: list[Text] = Field(..., examples=[["Munich is in Germany.", "The sky is blue."]])

@@ -32,7 +32,7 @@ class EmbedRequest(Strict):
 class RerankRequest(BaseModel):
     """TEI ignores fields it does not know, and clients rely on it (some send `top_n`): so does this route."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     query: Text = Field(..., examples=["What is Deep Learning?"])
     texts: list[Text] = Field(..., min_length=1, examples=[["Deep Learning is ..."]])
