@@ -77,4 +77,6 @@ class HostGuardMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
-        await render_error(scope, InvalidHost(message))(scope, receive, send)
+        # This guard sits outside the FastAPI app, which has not yet put itself in the scope: the error
+        # renderer finds the app's dialects (and so the caller's error shape) through scope["app"].
+        await render_error({**scope, "app": self.app}, InvalidHost(message))(scope, receive, send)
