@@ -92,6 +92,10 @@ def app_client() -> AppClient:
         settings = Settings(**{k.lower(): v for k, v in overrides.items()})
         app = create_app(settings)
         async with app.router.lifespan_context(app):
+            await app.state.startup.wait()  # the lifespan only starts loading (bind first, load after)
+            console = getattr(app.state, "console_loader", None)
+            if console is not None:  # built on the first visit to /ui in a server; tests use it at once
+                await console.ensure_built()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://embedrank.test") as client:
                 client.app = app  # type: ignore[attr-defined]

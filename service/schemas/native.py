@@ -72,12 +72,25 @@ class RerankResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str = Field(..., description="'ok', or 'unhealthy' (with HTTP 503) when inference keeps failing.")
+    status: str = Field(
+        ...,
+        description=(
+            "'ok'; 'loading' (HTTP 200: alive, see `stage`); 'unhealthy' (HTTP 503) when inference keeps failing; "
+            "'failed' (HTTP 503) when the model could not load."
+        ),
+    )
     problems: list[str] = Field(default_factory=list, description="Why it is unhealthy; empty when ok.")
+    stage: str = Field(
+        "ready", description="Start-up stage: loading model, calibrating precision, warming up, ready, stopping."
+    )
     model: str
-    backend: str
-    device: str
-    dim: int
-    max_tokens: int
-    cross_encoder: str | None
+    backend: str | None = None
+    device: str | None = None
+    dim: int | None = None
+    max_tokens: int | None = None
+    cross_encoder: str | None = None
+    choices: dict[str, str] = Field(
+        default_factory=dict,
+        description="Start-up choices and why: backend, dtype (DTYPE=auto, BACKEND=auto measured at start-up).",
+    )
     version: str

@@ -96,8 +96,8 @@ def _hf_models(root: Any, depth: int = 8) -> list[Any]:
 
 
 def test_cuda_models_run_torch_sdpa_attention(qwen3_path: Path, qwen3_reranker_path: Path) -> None:
-    from service.app import build_engine
     from service.config import Settings
+    from service.engine.build import build_engine
 
     settings = Settings(
         model_name=str(qwen3_path), cross_encoder_model=str(qwen3_reranker_path), device="cuda", ui_enabled=False

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from service.backends.base import Batch, ScorerInfo
 from service.backends.torch.common import resolve_device, resolve_dtype, set_threads
+from service.backends.torch.imports import import_sentence_transformers
 from service.config import Settings
 from service.tokens.pairs import PairIds, segment_ids
 
@@ -21,6 +22,8 @@ class TorchCrossEncoder:
 
     def __init__(self, name_or_path: str, settings: Settings) -> None:
         import torch
+
+        import_sentence_transformers()  # first: without its scikit-learn import (~130 MB)
         from sentence_transformers import CrossEncoder
 
         set_threads(settings.num_threads)  # NUM_THREADS means the same for every backend

@@ -17,6 +17,7 @@ from service.backends.torch.common import (
     resolve_dtype,
     set_threads,
 )
+from service.backends.torch.imports import import_sentence_transformers
 from service.config import Settings
 from service.families import Family, family_for
 from service.tokens.text import TextIds
@@ -38,6 +39,8 @@ class TorchEncoder:
 
     def __init__(self, name_or_path: str, settings: Settings, display_name: str | None = None) -> None:
         import torch
+
+        import_sentence_transformers()  # first: without its scikit-learn import (~130 MB)
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.sentence_transformer.modules import Normalize
 

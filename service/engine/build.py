@@ -1,0 +1,41 @@
+"""Building the Engine from settings: choose the backend and precision, load the models (blocking)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from service.backends.registry import load_encoder, load_scorer
+from service.backends.selection import choose_backend
+from service.config import Settings
+from service.engine.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(stage: str) -> None:
+    logger.debug("start-up: %s", stage)
+
+
+def build_engine(settings: Settings, progress: Progress = _quiet) -> Engine:
+    """Load the embedding model (and reranker) once; blocking, so call it off the event loop.
+
+    `progress` hears each stage ("loading model", "calibrating precision", ...) as it starts: the
+    start-up routes report it while the port is already answering.
+    """
+    progress("choosing backend")
+    backend, why = choose_backend(settings)
+    logger.info("backend %s: %s", backend, why)
+    started = time.perf_counter()
+    progress("loading model")
+    encoder = load_encoder(backend, settings)
+    scorer = None
+    if settings.cross_encoder_model:
+        progress("loading reranker")
+        scorer = load_scorer(backend, settings)
+    engine = Engine(encoder, scorer, settings)
+    engine.load_seconds = time.perf_counter() - started
+    return engine
