@@ -7,6 +7,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests compare vectors with float32 references: TORCH_DTYPE=auto (a start-up calibration that may pick
+# bfloat16 on this CPU) is tested on its own (tests/backends/test_auto_choice.py, tests/test_startup.py).
+os.environ.setdefault("TORCH_DTYPE", "float32")
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager

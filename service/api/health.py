@@ -42,6 +42,7 @@ async def health(request: Request) -> Response:
         "family": info.family.name,
         "cross_encoder": engine.scorer.info.name if engine.scorer else None,
         "choices": getattr(engine, "choices", {}),
+        "console": _console_state(request),
         "version": __version__,
         "stats": {**engine.stats(), "event_loop_lag_s": _loop_lag(request)},
     }
@@ -77,6 +78,12 @@ async def ready(request: Request) -> Response:
     status = {"failed": "failed", "stopping": "stopping"}.get(stage, "loading")
     content = {"status": status, "stage": stage, "detail": not_ready_reason(request), "type": "unavailable"}
     return FastJSONResponse(content, status_code=503, headers={"Retry-After": "1"})
+
+
+def _console_state(request: Request) -> str | None:
+    """The console at /ui: idle (built on first visit), building, built, failed; None when not mounted."""
+    console = getattr(request.app.state, "console_loader", None)
+    return str(console.state) if console is not None else None
 
 
 def _loop_lag(request: Request) -> float | None:

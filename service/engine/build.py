@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from service.backends.registry import load_encoder, load_scorer
+from service.backends.auto_choice import load_models
 from service.backends.selection import choose_backend
 from service.config import Settings
 from service.engine.engine import Engine
@@ -30,12 +30,8 @@ def build_engine(settings: Settings, progress: Progress = _quiet) -> Engine:
     backend, why = choose_backend(settings)
     logger.info("backend %s: %s", backend, why)
     started = time.perf_counter()
-    progress("loading model")
-    encoder = load_encoder(backend, settings)
-    scorer = None
-    if settings.cross_encoder_model:
-        progress("loading reranker")
-        scorer = load_scorer(backend, settings)
+    encoder, scorer, choices = load_models(backend, settings, progress)
     engine = Engine(encoder, scorer, settings)
     engine.load_seconds = time.perf_counter() - started
+    engine.choices = {"backend": f"{backend}: {why}", **choices}
     return engine

@@ -93,4 +93,7 @@ class HealthResponse(BaseModel):
         default_factory=dict,
         description="Start-up choices and why: backend, dtype (DTYPE=auto, BACKEND=auto measured at start-up).",
     )
+    console: str | None = Field(
+        None, description="The console at /ui: idle (built on its first visit), building, built, failed; null: off."
+    )
     version: str

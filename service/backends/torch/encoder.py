@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,12 @@ class TorchEncoder:
         config = getattr(model[0], "config", None) or getattr(model[0].model, "config", None)
         rows = getattr(config, "vocab_size", None)
         return min(len(self.tokenizer), int(rows)) if rows else len(self.tokenizer)
+
+    def cast(self, dtype: str) -> None:
+        """Convert the weights in place (DTYPE=auto's calibration tries bfloat16 on the loaded model)."""
+        for module in self._modules:
+            module.to(getattr(self._torch, dtype))
+        self.info = replace(self.info, dtype=dtype)
 
     def encode(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch
