@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from service.backends.base import Encoder, Scorer
@@ -56,7 +57,7 @@ def load_models(backend: str, settings: Settings, progress: Progress) -> tuple[E
     progress("loading model")
     encoder: Encoder = load_encoder(backend, settings)
     encoder = _choose(
-        EMBEDDING, encoder, backend, settings, progress, choices, lambda s, b=backend: load_encoder(b, s),
+        EMBEDDING, encoder, backend, settings, progress, choices, partial(load_encoder, backend),
         settings.model_name or _default_model_path(),
     )  # fmt: skip
     scorer: Scorer | None = None
@@ -65,7 +66,7 @@ def load_models(backend: str, settings: Settings, progress: Progress) -> tuple[E
         scorer = load_scorer(backend, settings)
         assert scorer is not None
         scorer = _choose(
-            RERANKER, scorer, backend, settings, progress, choices, lambda s, b=backend: load_scorer(b, s),
+            RERANKER, scorer, backend, settings, progress, choices, partial(load_scorer, backend),
             settings.cross_encoder_model,
         )  # fmt: skip
     for key, reason in choices.items():

@@ -75,7 +75,9 @@ def wait_ready(
         except httpx.HTTPError as exc:
             seen.append((0, type(exc).__name__))
         else:
-            stage = r.json().get("stage", "") if r.headers.get("content-type", "").startswith("application/json") else ""
+            stage = (
+                r.json().get("stage", "") if r.headers.get("content-type", "").startswith("application/json") else ""
+            )
             seen.append((r.status_code, stage))
             if r.status_code == 200:
                 return seen

@@ -46,7 +46,11 @@ class TorchCrossEncoder:
             max_tokens = min(max_tokens, settings.max_seq_length)
         self.pairs = PairIds(self.tokenizer, max_tokens=max_tokens)
         self.info = ScorerInfo(
-            name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind="cross-encoder",
+            name=name_or_path,
+            max_tokens=max_tokens,
+            backend="torch",
+            device=device,
+            kind="cross-encoder",
             dtype=str(dtype).removeprefix("torch."),
         )
         logger.info("loaded cross-encoder %s on %s (max_tokens=%d)", name_or_path, device, max_tokens)

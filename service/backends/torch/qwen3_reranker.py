@@ -48,7 +48,11 @@ class TorchQwen3Reranker:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         self.pairs = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
         self.info = ScorerInfo(
-            name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind=family.name,
+            name=name_or_path,
+            max_tokens=max_tokens,
+            backend="torch",
+            device=device,
+            kind=family.name,
             dtype=str(dtype).removeprefix("torch."),
         )
         logger.info("loaded %s %s on %s (%s, max_tokens=%d)", family.name, name_or_path, device, dtype, max_tokens)
