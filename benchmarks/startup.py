@@ -53,6 +53,8 @@ def one_start(repo: Path, console: bool, timeout_s: float = 180.0) -> dict[str, 
         "UI_ENABLED": "true" if console else "false",
         "PORT": str(port),
         "HOST": "127.0.0.1",
+        # A fresh install: no ONNX export cached, so BACKEND=auto does not try ONNX (that is measured apart).
+        "ONNX_CACHE_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / "embedrank-startup-empty-onnx-cache"),
     }
     started = time.monotonic()
     proc = subprocess.Popen(
