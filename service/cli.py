@@ -27,9 +27,9 @@ SERVE_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from service.bind import PortInUse, bind_socket, check_port_free
     from service.config import Settings
     from service.logs import configure_logging
-    from service.server import PortInUse, bind_socket, check_port_free
 
     overrides = {field: getattr(args, field) for field, _ in SERVE_FLAGS.values() if getattr(args, field) is not None}
     settings = Settings(**overrides)

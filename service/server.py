@@ -1,8 +1,8 @@
-"""Running the app under uvicorn: the port is bound before anything loads; SIGTERM drains and exits 0."""
+"""Running the app under uvicorn: bound before anything loads, connection limits, the Host check on loopback,
+SIGTERM drains and exits 0."""
 
 from __future__ import annotations
 
-import errno
 import logging
 import math
 import signal
@@ -11,14 +11,14 @@ from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
+from service.api.hosts import HostGuardMiddleware, is_loopback
+from service.bind import bind_socket
 from service.config import Settings
+from service.connections import guarded_protocol
 
 logger = logging.getLogger(__name__)
-
-
-class PortInUse(RuntimeError):
-    """The configured host:port cannot be bound; said before any model is loaded."""
 
 
 class GracefulServer(uvicorn.Server):
@@ -31,32 +31,14 @@ class GracefulServer(uvicorn.Server):
             self._captured_signals.pop()
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now (milliseconds after start, before the model loads).
+def served_app(app: FastAPI, settings: Settings) -> ASGIApp:
+    """The app as the listener serves it: behind the Host check when bound to loopback or ALLOWED_HOSTS is set.
 
-    A port in use is a PortInUse with a sentence that says what to do, not a traceback after a load.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what uvicorn does: restarts reuse TIME_WAIT ports
-    try:
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(
-                f"port {port} on {host} is already in use (another embedrank or another server?): stop it, "
-                "or choose another port with --port / PORT"
-            ) from exc
-        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    sock.set_inheritable(True)
-    return sock
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Raise PortInUse now when host:port is taken (for servers that bind it themselves later, e.g. Ray's proxy)."""
-    bind_socket(host, port).close()
+    Only here, where the real bind address is known: in-process test transports and Ray Serve's
+    proxy send their own Host names and never listen on this address."""
+    if is_loopback(settings.host) or settings.allowed_host_list:
+        return HostGuardMiddleware(app, allowed_hosts=settings.allowed_host_list)
+    return app
 
 
 def serve(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> int:
@@ -67,12 +49,14 @@ def serve(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -
     """
     sock = sock or bind_socket(settings.host, settings.port)
     config = uvicorn.Config(
-        app,
+        served_app(app, settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         access_log=False,  # the app logs one line per request itself, with its request id and timing
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
+        timeout_keep_alive=max(1, math.ceil(settings.keep_alive_timeout_s)),
     )
     server = GracefulServer(config)
     startup = getattr(app.state, "startup", None)

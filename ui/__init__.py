@@ -46,7 +46,7 @@ def mount_console(app: FastAPI, settings: Settings) -> bool:
     app.state.console_loader = console
     _attach_loop(app, console)
     if keys:
-        _delegate_login(app)
+        _delegate_login(app, console)
     login = " (log in with the API key)" if keys else ""
     logger.info("console at http://%s:%d%s/%s (built on first visit)", settings.host, settings.port, MOUNT_PATH, login)
     return True
@@ -59,7 +59,7 @@ def _build_console(app: FastAPI, settings: Settings, keys: list[str]) -> FastAPI
     from ui.bridge import EngineBridge
     from ui.console import build_console
     from ui.handlers import ConsoleHandlers
-    from ui.search import SearchHandlers
+    from ui.search import ConsoleStore, SearchHandlers
 
     bridge = EngineBridge(app)
     bridge.loop = getattr(app.state, "console_loop", None)
@@ -68,7 +68,7 @@ def _build_console(app: FastAPI, settings: Settings, keys: list[str]) -> FastAPI
     parent.user_middleware = app.user_middleware  # Gradio leaves CORS to the parent app when it sets CORS
     gr.mount_gradio_app(
         parent,
-        build_console(handlers, SearchHandlers(bridge)),
+        build_console(handlers, SearchHandlers(bridge, ConsoleStore.from_settings(settings))),
         path=MOUNT_PATH,
         auth=_key_login(keys) if keys else None,
         auth_message=LOGIN_MESSAGE if keys else None,
@@ -93,12 +93,35 @@ def _key_login(keys: list[str]) -> Callable[[str, str], bool]:
     return check
 
 
-def _delegate_login(app: FastAPI) -> None:
+# What Gradio's login page loads before anyone has logged in; every other console route (heartbeat,
+# queue, call, openapi.json, app_id, reset, cancel, startup-events, config...) needs the session or the key.
+LOGIN_PAGE_PATHS = frozenset(
+    {"", "/", "/login", "/login/", "/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/robots.txt",
+     "/manifest.json"}
+)  # fmt: skip
+LOGIN_PAGE_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
+
+
+def _delegate_login(app: FastAPI, console: LazyConsole) -> None:
     try:
-        from service.api.auth import delegate_auth
+        from service.api.auth import LoginGate, delegate_auth
     except ImportError:  # a build without the API-key middleware: nothing else guards /ui
         return
-    delegate_auth(app, MOUNT_PATH)
+    from starlette.requests import HTTPConnection
+    from starlette.types import Scope
+
+    def logged_in(scope: Scope) -> bool:
+        """A session cookie that Gradio's /login issued (any other cookie is no login; none before the
+        console is built, since its login page is what builds it)."""
+        gradio_app = console.gradio_app
+        if gradio_app is None:
+            return False
+        cookies = HTTPConnection(scope).cookies
+        cookie_id = gradio_app.cookie_id
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        return token is not None and token in gradio_app.tokens
+
+    delegate_auth(app, MOUNT_PATH, LoginGate(LOGIN_PAGE_PATHS, LOGIN_PAGE_PREFIXES, logged_in))
 
 
 def _attach_loop(app: FastAPI, console: LazyConsole) -> None:

@@ -34,6 +34,11 @@ class LazyConsole:
         self.state = "idle"
         self.build_seconds: float | None = None
 
+    @property
+    def gradio_app(self) -> Any:
+        """The built Gradio app (its login tokens), or None before the first visit."""
+        return self._inner
+
     async def ensure_built(self) -> ASGIApp:
         """The Gradio app, built now if it is not yet (one build, however many visitors arrive at once)."""
         if self._inner is not None:

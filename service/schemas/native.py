@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,9 +10,10 @@ from service.schemas.text import Text
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not be silently ignored."""
+    """Unknown keys are errors (a typo must not be silently ignored), and types are strict: a boolean
+    is not an integer (`top_k: true` is not 1), a string is not a number (`"8"`), nor a boolean (`"no"`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EmbedRequest(Strict):
@@ -84,16 +85,28 @@ class HealthResponse(BaseModel):
         "ready", description="Start-up stage: loading model, calibrating precision, warming up, ready, stopping."
     )
     model: str
-    backend: str | None = None
+    backend: str | None = Field(
+        None,
+        description="The runtime alone: 'torch', 'onnx' or 'mlx' (responses: '<runtime>:<model>'); null while loading.",
+    )
     device: str | None = None
     dim: int | None = None
     max_tokens: int | None = None
+    dtype: str | None = Field(
+        None, description="Weights' precision as loaded, e.g. 'float32', 'bfloat16', 'int8' (ONNX)."
+    )
+    family: str | None = Field(
+        None, description="How the model is fed and pooled: 'encoder', 'qwen3-embedding', 'decoder'."
+    )
     cross_encoder: str | None = None
     choices: dict[str, str] = Field(
         default_factory=dict,
-        description="Start-up choices and why: backend, dtype (DTYPE=auto, BACKEND=auto measured at start-up).",
+        description="Start-up choices and why: backend, dtype (TORCH_DTYPE=auto, BACKEND=auto measured at start-up).",
     )
     console: str | None = Field(
         None, description="The console at /ui: idle (built on its first visit), building, built, failed; null: off."
     )
     version: str
+    stats: dict[str, Any] = Field(
+        default_factory=dict, description="Cache, admission and batcher counters, uptime, event-loop lag."
+    )
