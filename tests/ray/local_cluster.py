@@ -83,3 +83,22 @@ def wait_ready(
                 return seen
         time.sleep(poll_s)
     raise TimeoutError(f"{base} not ready after {timeout_s}s")
+
+
+def wait_all_ready(base: str, replicas: int, headers: dict[str, str] | None = None, timeout_s: float = 180.0) -> None:
+    """Until `replicas` distinct replicas have said 200 on /ready: each binds first and loads after, and
+    Serve routes to a replica that is still loading (its answers are 503 with the stage until then)."""
+    from service.ray_serve import REPLICA_HEADER
+
+    ready: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(ready) < replicas:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(ready)} of {replicas} replicas ready after {timeout_s}s")
+        try:
+            r = httpx.get(f"{base}/ready", headers=headers, timeout=2)
+        except httpx.HTTPError:
+            continue
+        if r.status_code == 200 and REPLICA_HEADER in r.headers:
+            ready.add(r.headers[REPLICA_HEADER])
+        time.sleep(0.05)

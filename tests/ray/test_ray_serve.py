@@ -17,7 +17,7 @@ import pytest
 from service.config import Settings
 from service.ray_serve import APP_NAME, NODE_HEADER, PID_HEADER, REPLICA_HEADER, build_application
 from tests.live_server import free_port, live_server
-from tests.ray.local_cluster import wait_ready
+from tests.ray.local_cluster import wait_all_ready, wait_ready
 
 pytestmark = pytest.mark.slow
 KEY = "ray-test-key"
@@ -40,6 +40,7 @@ def serve_url(ray_cluster: Any) -> Iterator[str]:
     serve.run(build_application(settings, replicas=2), name=APP_NAME, route_prefix="/", blocking=False)
     base = f"http://127.0.0.1:{port}"
     STARTUP_POLLS.extend(wait_ready(base, poll_s=0.1))
+    wait_all_ready(base, replicas=2)
     print(f"\nRay Serve: 2 replicas ready in {time.perf_counter() - started:.1f}s; /ready said {STARTUP_POLLS}")
     try:
         yield base
