@@ -43,9 +43,11 @@ WORKDIR /home/embedrank
 RUN mkdir -p /home/embedrank/.cache/huggingface
 VOLUME ["/home/embedrank/.cache/huggingface"]
 EXPOSE 9000
-# /health needs no API key; it turns 503 when inference keeps failing, so Docker marks the container unhealthy.
+# /ready and /health need no API key. The port answers while the model loads (/health 200 "loading"), so
+# Docker's one health status checks both: healthy = warmed up (what compose's service_healthy waits for)
+# and not failing (/health turns 503 when inference keeps failing).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=180s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '9000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as u; p = os.environ.get('PORT', '9000'); u.urlopen('http://127.0.0.1:%s/ready' % p, timeout=2); u.urlopen('http://127.0.0.1:%s/health' % p, timeout=2)"]
 # SIGTERM: stop accepting, drain in-flight requests for SHUTDOWN_GRACE_S, exit 0.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["embedrank", "serve"]

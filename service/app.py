@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,17 +15,14 @@ from service.api.dialect import Dialect
 from service.api.errors import install_error_handlers
 from service.api.home import home_router
 from service.api.infinity import Infinity
-from service.api.loop_lag import LoopLagMonitor
-from service.api.middleware import install_middleware, observe_engine
+from service.api.middleware import install_middleware
 from service.api.native import Native
 from service.api.openai import OpenAI
 from service.api.registry import install_dialects
 from service.api.responses import FastJSONResponse
+from service.api.startup import Startup
 from service.api.tei import TEI
-from service.backends.registry import load_encoder, load_scorer
-from service.backends.selection import choose_backend
 from service.config import Settings
-from service.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -36,40 +31,23 @@ logger = logging.getLogger(__name__)
 DIALECTS: tuple[type[Dialect], ...] = (Native, OpenAI, Cohere, TEI, Infinity)
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Load the embedding model (and reranker) once; blocking, so call it off the event loop."""
-    backend, why = choose_backend(settings)
-    logger.info("backend %s: %s", backend, why)
-    started = time.perf_counter()
-    encoder = load_encoder(backend, settings)
-    scorer = load_scorer(backend, settings)
-    engine = Engine(encoder, scorer, settings)
-    engine.load_seconds = time.perf_counter() - started
-    return engine
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """A ready-to-serve app; the model loads in the lifespan, exactly once per process."""
+    """The app; its lifespan starts loading the model in the background, exactly once per process.
+
+    `app.state.startup` tells how far loading got; `await app.state.startup.wait()` waits for it.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = await asyncio.to_thread(build_engine, settings)
-        await engine.start()
-        loop_lag = LoopLagMonitor()  # from here on: the model load's GIL-heavy imports are not serving lag
-        loop_lag.start()
-        app.state.loop_lag = loop_lag
-        app.state.engine = engine
-        observe_engine(app, engine, loop_lag)
-        logger.info(
-            "ready: %s on %s/%s in %.1fs", engine.info.name, engine.info.backend, engine.info.device,
-            engine.load_seconds,
-        )  # fmt: skip
+        # Bind first, load after: the lifespan returns at once, so the server binds its port and
+        # answers /health and /ready (503 with the stage) while the model loads in the background.
+        startup: Startup = app.state.startup
+        startup.begin(app)
         try:
             yield
         finally:
-            await engine.stop(settings.shutdown_grace_s)
-            await loop_lag.stop()
+            await startup.stop(settings.shutdown_grace_s)
 
     app = FastAPI(
         title="embedrank",
@@ -82,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=FastJSONResponse,
     )
     app.state.settings = settings
+    app.state.startup = Startup(settings)
     install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)

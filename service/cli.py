@@ -27,21 +27,31 @@ SERVE_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from service.app import create_app
+    from service.bind import PortInUse, bind_socket, check_port_free
     from service.config import Settings
     from service.logs import configure_logging
-    from service.server import serve
 
     overrides = {field: getattr(args, field) for field, _ in SERVE_FLAGS.values() if getattr(args, field) is not None}
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
+    # Bind first (or, under Ray, prove the port free): a port in use is said within a second, before
+    # torch, the app or Ray are even imported.
+    try:
+        sock = None if args.ray else bind_socket(settings.host, settings.port)
+        if args.ray:
+            check_port_free(settings.host, settings.port)
+    except PortInUse as exc:
+        print(f"embedrank: {exc}", file=sys.stderr)
+        return 2
     if args.ray:
         from service.ray_serve import run as run_on_ray  # ray is an extra; imported only here
 
         run_on_ray(settings, args.replicas, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus)
         return 0
-    serve(create_app(settings), settings)
-    return 0
+    from service.app import create_app
+    from service.server import serve
+
+    return serve(create_app(settings), settings, sock)
 
 
 def build_parser() -> argparse.ArgumentParser:

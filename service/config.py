@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     # --- model and backend (original spec names) ---
     backend: BackendName = Field(
         "auto",
-        description="Inference backend: auto picks MLX on Apple Silicon when usable, else torch.",
+        description=(
+            "Inference backend: auto picks MLX on Apple Silicon when usable, else torch; on CPU, when the onnx "
+            "extra is installed and the model has an ONNX export in ONNX_CACHE_DIR, start-up times ONNX fp32 "
+            "against torch and keeps it only if faster with every calibration vector within cosine 0.999."
+        ),
     )
     model_name: str | None = Field(
         None,
@@ -66,7 +70,13 @@ class Settings(BaseSettings):
     # --- device and precision ---
     device: DeviceName = Field("auto", description="Torch device: auto tries mps, then cuda, then cpu.")
     torch_dtype: DtypeName = Field(
-        "auto", description="Weights dtype: auto = float16 on mps, bfloat16/float16 on cuda, float32 on cpu."
+        "auto",
+        description=(
+            "Weights dtype: auto = float16 on mps, bfloat16/float16 on cuda; on CPUs with native bf16 "
+            "(avx512_bf16, AMX) start-up times float32 and bfloat16 on calibration texts and keeps bfloat16 "
+            "only if it is faster and every vector stays within cosine 0.999 of float32 (rerankers: score "
+            "correlation 0.999), else float32. The choice and its reason are logged and shown in /health."
+        ),
     )
     num_threads: int = Field(
         0,

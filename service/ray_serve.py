@@ -91,11 +91,16 @@ class EmbedrankReplica:
         return app
 
     async def check_health(self) -> None:
-        """Serve's liveness probe: the same facts /ready and /health answer 503 on; a raise restarts the replica."""
-        engine = getattr(self._app.state, "engine", None) if self._app is not None else None
-        if engine is None or not engine.ready:
-            raise RuntimeError("the engine is not ready")
-        problems = engine.health()
+        """Serve's liveness probe, as /health answers it: a replica still loading its model is alive (its
+        /ready answers 503 with the stage meanwhile); a failed load or a dead worker raises, and Serve
+        restarts the replica."""
+        if self._app is None:
+            return
+        startup = getattr(self._app.state, "startup", None)
+        if startup is not None and startup.failed:
+            raise RuntimeError(f"the model failed to load: {startup.error}")
+        engine = getattr(self._app.state, "engine", None)
+        problems = engine.health() if engine is not None else []
         if problems:
             raise RuntimeError("unhealthy: " + "; ".join(problems))
 

@@ -1,9 +1,12 @@
-"""Running the app under uvicorn: connection limits, the Host check on loopback, SIGTERM drains and exits 0."""
+"""Running the app under uvicorn: bound before anything loads, connection limits, the Host check on loopback,
+SIGTERM drains and exits 0."""
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
+import socket
 from types import FrameType
 
 import uvicorn
@@ -11,8 +14,11 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from service.api.hosts import HostGuardMiddleware, is_loopback
+from service.bind import bind_socket
 from service.config import Settings
 from service.connections import guarded_protocol
+
+logger = logging.getLogger(__name__)
 
 
 class GracefulServer(uvicorn.Server):
@@ -35,8 +41,13 @@ def served_app(app: FastAPI, settings: Settings) -> ASGIApp:
     return app
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM: stop accepting, give in-flight requests SHUTDOWN_GRACE_S to finish."""
+def serve(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> int:
+    """Serve until SIGINT/SIGTERM: stop accepting, give in-flight requests SHUTDOWN_GRACE_S to finish.
+
+    Returns the exit status: 0 after a clean stop, 1 when the model failed to load (the process
+    ends at once then, as it did when loading came before binding).
+    """
+    sock = sock or bind_socket(settings.host, settings.port)
     config = uvicorn.Config(
         served_app(app, settings),
         host=settings.host,
@@ -47,4 +58,13 @@ def serve(app: FastAPI, settings: Settings) -> None:
         http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
         timeout_keep_alive=max(1, math.ceil(settings.keep_alive_timeout_s)),
     )
-    GracefulServer(config).run()
+    server = GracefulServer(config)
+    startup = getattr(app.state, "startup", None)
+    if startup is not None:
+
+        def stop_after_failure(_: BaseException) -> None:
+            server.should_exit = True
+
+        startup.on_failure = stop_after_failure
+    server.run(sockets=[sock])
+    return 1 if startup is not None and startup.failed else 0

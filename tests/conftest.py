@@ -7,6 +7,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests compare vectors with float32 references: TORCH_DTYPE=auto (a start-up calibration that may pick
+# bfloat16 on this CPU) is tested on its own (tests/backends/test_auto_choice.py, tests/test_startup.py).
+os.environ.setdefault("TORCH_DTYPE", "float32")
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -92,6 +95,10 @@ def app_client() -> AppClient:
         settings = Settings(**{k.lower(): v for k, v in overrides.items()})
         app = create_app(settings)
         async with app.router.lifespan_context(app):
+            await app.state.startup.wait()  # the lifespan only starts loading (bind first, load after)
+            console = getattr(app.state, "console_loader", None)
+            if console is not None:  # built on the first visit to /ui in a server; tests use it at once
+                await console.ensure_built()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://embedrank.test") as client:
                 client.app = app  # type: ignore[attr-defined]

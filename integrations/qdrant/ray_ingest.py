@@ -55,7 +55,7 @@ def _actor_settings(settings: Settings, num_cpus: float) -> Settings:
 
 def _model_info(settings: Settings) -> ServiceInfo:
     """What /health would report for these settings (model name, dim, window), read off a loaded Engine."""
-    from service.app import build_engine
+    from service.engine.build import build_engine
 
     info = build_engine(settings).info
     return ServiceInfo(info.name, info.backend, info.device, info.dim, info.max_tokens, None)
@@ -66,7 +66,7 @@ class EmbedFiles:
 
     def __init__(self, settings: Settings, config: ChunkConfig, info: ServiceInfo, layout: str,
                  jsonl_field: str, batch_size: int) -> None:  # fmt: skip
-        from service.app import build_engine
+        from service.engine.build import build_engine
 
         self.config, self.info, self.layout = config, info, layout
         self.jsonl_field, self.batch_size = jsonl_field, batch_size

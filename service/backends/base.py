@@ -55,6 +55,7 @@ class ScorerInfo:
     backend: str
     device: str
     kind: str  # "cross-encoder" or a reranker family name, e.g. "qwen3-reranker"
+    dtype: str = "float32"
 
 
 class Scorer(Protocol):

@@ -56,6 +56,7 @@ class Engine:
         self.add_batch_observer(self._observe_cost)
         self.started_at = time.time()
         self.load_seconds = 0.0
+        self.choices: dict[str, str] = {}  # start-up choices (backend, dtype) and why, for /health
         self.ready = False
 
     @property

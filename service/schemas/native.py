@@ -73,18 +73,39 @@ class RerankResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str = Field(..., description="'ok', or 'unhealthy' (with HTTP 503) when inference keeps failing.")
-    problems: list[str] = Field(default_factory=list, description="Why it is unhealthy; empty when ok.")
-    model: str
-    backend: str = Field(
-        ..., description="The runtime alone: 'torch', 'onnx' or 'mlx' (responses say '<runtime>:<model>')."
+    status: str = Field(
+        ...,
+        description=(
+            "'ok'; 'loading' (HTTP 200: alive, see `stage`); 'unhealthy' (HTTP 503) when inference keeps failing; "
+            "'failed' (HTTP 503) when the model could not load."
+        ),
     )
-    device: str
-    dim: int
-    max_tokens: int
-    dtype: str = Field(..., description="Weights' precision as loaded, e.g. 'float32', 'bfloat16', 'int8' (ONNX).")
-    family: str = Field(..., description="How the model is fed and pooled: 'encoder', 'qwen3-embedding', 'decoder'.")
-    cross_encoder: str | None
+    problems: list[str] = Field(default_factory=list, description="Why it is unhealthy; empty when ok.")
+    stage: str = Field(
+        "ready", description="Start-up stage: loading model, calibrating precision, warming up, ready, stopping."
+    )
+    model: str
+    backend: str | None = Field(
+        None,
+        description="The runtime alone: 'torch', 'onnx' or 'mlx' (responses: '<runtime>:<model>'); null while loading.",
+    )
+    device: str | None = None
+    dim: int | None = None
+    max_tokens: int | None = None
+    dtype: str | None = Field(
+        None, description="Weights' precision as loaded, e.g. 'float32', 'bfloat16', 'int8' (ONNX)."
+    )
+    family: str | None = Field(
+        None, description="How the model is fed and pooled: 'encoder', 'qwen3-embedding', 'decoder'."
+    )
+    cross_encoder: str | None = None
+    choices: dict[str, str] = Field(
+        default_factory=dict,
+        description="Start-up choices and why: backend, dtype (TORCH_DTYPE=auto, BACKEND=auto measured at start-up).",
+    )
+    console: str | None = Field(
+        None, description="The console at /ui: idle (built on its first visit), building, built, failed; null: off."
+    )
     version: str
     stats: dict[str, Any] = Field(
         default_factory=dict, description="Cache, admission and batcher counters, uptime, event-loop lag."

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service.engine import Engine
@@ -94,3 +95,27 @@ async def test_a_dead_inference_worker_is_unhealthy_and_fails_fast(app_client: A
         assert health.status_code == 503 and "embed inference worker has stopped" in health.json()["problems"][0]
         r = await asyncio.wait_for(client.post("/embed", json={"texts": ["x"]}), 2)  # no hang until the deadline
         assert r.status_code == 500 and "not running" in r.json()["detail"]
+
+
+async def test_health_is_alive_and_ready_503_with_the_stage_until_the_model_is_warm(qwen3_path: Path) -> None:
+    from service.app import create_app
+    from service.config import Settings
+
+    app = create_app(Settings(model_name=str(qwen3_path), ui_enabled=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://embedrank.test") as client:
+            # The lifespan returned at once; the model loads on its own thread meanwhile.
+            ready, health = await client.get("/ready"), await client.get("/health")
+            assert ready.status_code == 503 and ready.headers["retry-after"] == "1"
+            assert ready.json()["status"] == "loading" and ready.json()["stage"] != "ready"
+            assert health.status_code == 200 and health.json()["status"] == "loading"
+            tei = await client.post("/embed", json={"inputs": "x"})
+            assert tei.status_code == 503 and "still loading" in tei.text
+            await app.state.startup.wait()
+            assert (await client.get("/ready")).json() == {"status": "ready"}
+            health = await client.get("/health")
+            body = health.json()
+            assert health.status_code == 200 and body["status"] == "ok" and body["stage"] == "ready"
+            assert body["choices"]["embedding_dtype"] == "TORCH_DTYPE=float32 was set: float32"
+            assert body["choices"]["backend"].startswith("torch: BACKEND=auto")

@@ -44,7 +44,10 @@ def servers(qwen3_path: Path, qwen3_reranker_path: Path) -> Iterator[dict[str, s
     """The tiny Qwen3 embedder + reranker served on CUDA and on the CPU (the reference)."""
     env = {"MODEL_NAME": str(qwen3_path), "CROSS_ENCODER_MODEL": str(qwen3_reranker_path), "UI_ENABLED": "false"}
     env["EMBED_CACHE_MB"] = "0"
-    with live_server(env={**env, "DEVICE": "cuda"}) as cuda, live_server(env={**env, "DEVICE": "cpu"}) as cpu:
+    with (
+        live_server(env={**env, "DEVICE": "cuda", "TORCH_DTYPE": "auto"}) as cuda,
+        live_server(env={**env, "DEVICE": "cpu"}) as cpu,
+    ):
         yield {"cuda": cuda, "cpu": cpu}
 
 
@@ -96,11 +99,15 @@ def _hf_models(root: Any, depth: int = 8) -> list[Any]:
 
 
 def test_cuda_models_run_torch_sdpa_attention(qwen3_path: Path, qwen3_reranker_path: Path) -> None:
-    from service.app import build_engine
     from service.config import Settings
+    from service.engine.build import build_engine
 
     settings = Settings(
-        model_name=str(qwen3_path), cross_encoder_model=str(qwen3_reranker_path), device="cuda", ui_enabled=False
+        model_name=str(qwen3_path),
+        cross_encoder_model=str(qwen3_reranker_path),
+        device="cuda",
+        ui_enabled=False,
+        torch_dtype="auto",
     )
 
     async def models() -> list[Any]:

@@ -62,14 +62,43 @@ def local_cluster(nodes: int = 2, cpus_per_node: int = 1) -> Iterator[Any]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def wait_ready(base: str, headers: dict[str, str] | None = None, timeout_s: float = 180.0) -> None:
-    """Poll /ready through the Serve proxy until a replica says 200."""
+def wait_ready(
+    base: str, headers: dict[str, str] | None = None, timeout_s: float = 180.0, poll_s: float = 0.5
+) -> list[tuple[int, str]]:
+    """Poll /ready through the Serve proxy until a replica says 200; every answer seen, as (status, stage),
+    with (0, error name) for a poll that got none (refused, or no answer within 2 s)."""
+    seen: list[tuple[int, str]] = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/ready", headers=headers, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+            r = httpx.get(f"{base}/ready", headers=headers, timeout=2)
+        except httpx.HTTPError as exc:
+            seen.append((0, type(exc).__name__))
+        else:
+            stage = (
+                r.json().get("stage", "") if r.headers.get("content-type", "").startswith("application/json") else ""
+            )
+            seen.append((r.status_code, stage))
+            if r.status_code == 200:
+                return seen
+        time.sleep(poll_s)
     raise TimeoutError(f"{base} not ready after {timeout_s}s")
+
+
+def wait_all_ready(base: str, replicas: int, headers: dict[str, str] | None = None, timeout_s: float = 180.0) -> None:
+    """Until `replicas` distinct replicas have said 200 on /ready: each binds first and loads after, and
+    Serve routes to a replica that is still loading (its answers are 503 with the stage until then)."""
+    from service.ray_serve import REPLICA_HEADER
+
+    ready: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(ready) < replicas:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(ready)} of {replicas} replicas ready after {timeout_s}s")
+        try:
+            r = httpx.get(f"{base}/ready", headers=headers, timeout=2)
+        except httpx.HTTPError:
+            continue
+        if r.status_code == 200 and REPLICA_HEADER in r.headers:
+            ready.add(r.headers[REPLICA_HEADER])
+        time.sleep(0.05)

@@ -17,11 +17,12 @@ import pytest
 from service.config import Settings
 from service.ray_serve import APP_NAME, NODE_HEADER, PID_HEADER, REPLICA_HEADER, build_application
 from tests.live_server import free_port, live_server
-from tests.ray.local_cluster import wait_ready
+from tests.ray.local_cluster import wait_all_ready, wait_ready
 
 pytestmark = pytest.mark.slow
 KEY = "ray-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+STARTUP_POLLS: list[tuple[int, str]] = []  # what /ready answered while the replicas started (serve_url)
 TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."]
 
 
@@ -38,8 +39,9 @@ def serve_url(ray_cluster: Any) -> Iterator[str]:
     started = time.perf_counter()
     serve.run(build_application(settings, replicas=2), name=APP_NAME, route_prefix="/", blocking=False)
     base = f"http://127.0.0.1:{port}"
-    wait_ready(base)
-    print(f"\nRay Serve: 2 replicas ready in {time.perf_counter() - started:.1f}s")
+    STARTUP_POLLS.extend(wait_ready(base, poll_s=0.1))
+    wait_all_ready(base, replicas=2)
+    print(f"\nRay Serve: 2 replicas ready in {time.perf_counter() - started:.1f}s; /ready said {STARTUP_POLLS}")
     try:
         yield base
     finally:
@@ -54,6 +56,15 @@ def _replicas(base: str, requests: int = 40) -> Counter[tuple[str, str, str]]:
 
     with ThreadPoolExecutor(8) as pool:
         return Counter(pool.map(one, range(requests)))
+
+
+def test_ready_answers_503_with_the_stage_while_replicas_load(serve_url: str) -> None:
+    # serve.run returns once the replicas run their app, which binds first and loads after: from then on
+    # every /ready poll is answered (no hang), 503 with the loading stage until the model is warm.
+    assert STARTUP_POLLS[-1] == (200, "")
+    loading = [stage for status, stage in STARTUP_POLLS if status == 503]
+    assert loading and all(stage not in ("", "failed", "stopping") for stage in loading), STARTUP_POLLS
+    assert all(status in (200, 503) for status, _ in STARTUP_POLLS), STARTUP_POLLS
 
 
 def test_requests_reach_every_replica_on_both_nodes(serve_url: str) -> None:

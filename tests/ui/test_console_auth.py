@@ -73,4 +73,5 @@ def test_unauthenticated_heartbeats_are_not_held_open() -> None:
             assert head.startswith(b"HTTP/1.1 401"), head[:100]
             sock.close()
         assert time.monotonic() - started < 5
-        assert httpx.get(f"{base}/ui/gradio_api/app_id", headers={"X-API-Key": KEY}).status_code == 200
+        # The first request that gets through builds the console (Gradio is imported on first use): seconds.
+        assert httpx.get(f"{base}/ui/gradio_api/app_id", headers={"X-API-Key": KEY}, timeout=120).status_code == 200

@@ -120,3 +120,13 @@ def token_limit(meta: dict[str, Any], settings: Settings) -> int:
     """The exported model's own token limit, capped by MAX_SEQ_LENGTH when set."""
     own_limit = int(meta["max_tokens"])
     return min(own_limit, settings.max_seq_length) if settings.max_seq_length else own_limit
+
+
+def has_cached_export(name_or_path: str, kind: str, settings: Settings) -> bool:
+    """Whether the ONNX cache already holds this model's export (BACKEND=auto tries ONNX only then: an
+    export takes a minute or more, too long for a start-up that only wants to compare)."""
+    cache_dir = Path(settings.onnx_cache_dir).expanduser() if settings.onnx_cache_dir else default_cache_dir()
+    try:
+        return entry_for(cache_dir, name_or_path, kind, _versions()).path.is_dir()
+    except (RuntimeError, OSError, metadata.PackageNotFoundError):
+        return False

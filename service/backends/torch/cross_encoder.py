@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from numpy.typing import NDArray
 
 from service.backends.base import Batch, ScorerInfo
 from service.backends.torch.common import resolve_device, resolve_dtype, set_threads
+from service.backends.torch.imports import import_sentence_transformers
 from service.config import Settings
 from service.tokens.pairs import PairIds, segment_ids
 
@@ -21,6 +23,8 @@ class TorchCrossEncoder:
 
     def __init__(self, name_or_path: str, settings: Settings) -> None:
         import torch
+
+        import_sentence_transformers()  # first: without its scikit-learn import (~130 MB)
         from sentence_transformers import CrossEncoder
 
         set_threads(settings.num_threads)  # NUM_THREADS means the same for every backend
@@ -42,9 +46,19 @@ class TorchCrossEncoder:
             max_tokens = min(max_tokens, settings.max_seq_length)
         self.pairs = PairIds(self.tokenizer, max_tokens=max_tokens)
         self.info = ScorerInfo(
-            name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind="cross-encoder"
+            name=name_or_path,
+            max_tokens=max_tokens,
+            backend="torch",
+            device=device,
+            kind="cross-encoder",
+            dtype=str(dtype).removeprefix("torch."),
         )
         logger.info("loaded cross-encoder %s on %s (max_tokens=%d)", name_or_path, device, max_tokens)
+
+    def cast(self, dtype: str) -> None:
+        """Convert the weights in place (DTYPE=auto's calibration tries bfloat16 on the loaded model)."""
+        self._model.to(getattr(self._torch, dtype))
+        self.info = replace(self.info, dtype=dtype)
 
     def score(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch

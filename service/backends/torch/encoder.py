@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from service.backends.torch.common import (
     resolve_dtype,
     set_threads,
 )
+from service.backends.torch.imports import import_sentence_transformers
 from service.config import Settings
 from service.families import Family, family_for
 from service.tokens.text import TextIds
@@ -38,6 +40,8 @@ class TorchEncoder:
 
     def __init__(self, name_or_path: str, settings: Settings, display_name: str | None = None) -> None:
         import torch
+
+        import_sentence_transformers()  # first: without its scikit-learn import (~130 MB)
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.sentence_transformer.modules import Normalize
 
@@ -104,6 +108,12 @@ class TorchEncoder:
         config = getattr(model[0], "config", None) or getattr(model[0].model, "config", None)
         rows = getattr(config, "vocab_size", None)
         return min(len(self.tokenizer), int(rows)) if rows else len(self.tokenizer)
+
+    def cast(self, dtype: str) -> None:
+        """Convert the weights in place (DTYPE=auto's calibration tries bfloat16 on the loaded model)."""
+        for module in self._modules:
+            module.to(getattr(self._torch, dtype))
+        self.info = replace(self.info, dtype=dtype)
 
     def encode(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,9 +48,19 @@ class TorchQwen3Reranker:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         self.pairs = RerankPrompt(tokenizer, family, max_tokens=max_tokens, default_task=settings.default_instruction)
         self.info = ScorerInfo(
-            name=name_or_path, max_tokens=max_tokens, backend="torch", device=device, kind=family.name
+            name=name_or_path,
+            max_tokens=max_tokens,
+            backend="torch",
+            device=device,
+            kind=family.name,
+            dtype=str(dtype).removeprefix("torch."),
         )
         logger.info("loaded %s %s on %s (%s, max_tokens=%d)", family.name, name_or_path, device, dtype, max_tokens)
+
+    def cast(self, dtype: str) -> None:
+        """Convert the weights in place (DTYPE=auto's calibration tries bfloat16 on the loaded model)."""
+        self._model.to(getattr(self._torch, dtype))
+        self.info = replace(self.info, dtype=dtype)
 
     def score(self, batch: Batch) -> NDArray[np.float32]:
         torch = self._torch
