@@ -205,6 +205,10 @@ class Engine:
         """Raw reranker logits for (query, passage) pairs; `instruction` reaches instruction-aware rerankers."""
         return await self.pipeline.cross_encoder_scores(query, passages, instruction)
 
+    def check_body(self, body_bytes: int, priority: WorkClass | None = None) -> None:
+        """Refuse (429) a request body of this size before it is read when it certainly will not be admitted."""
+        self.pre.check_body(body_bytes, [b.name for b in self.batchers], priority)
+
     # ---- status -----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:

@@ -55,3 +55,18 @@ class PreStage:
 
     def classify(self, estimated_tokens: int, declared: WorkClass | None = None) -> WorkClass:
         return classify(estimated_tokens, self.interactive_max_tokens, declared)
+
+    def check_body(self, body_bytes: int, models: Sequence[str], declared: WorkClass | None = None) -> None:
+        """429 at once for a large request body that could not be admitted whatever it holds, before it is
+        read or parsed (under a flood, parsing hundreds of refused bodies was what made 429s slow).
+
+        The body's tokens are bounded from below by its bytes over twice the measured characters per
+        token (JSON quoting and field names rarely double a body), and its cost by the cheapest model's
+        measured seconds per token, so a body refused here would be refused after parsing too. Bodies
+        small enough to be interactive are left to the normal path: they are cheap to parse.
+        """
+        tokens = int(body_bytes / (2 * self.tokens.chars_per_token))
+        if tokens <= self.settings.interactive_max_tokens:
+            return
+        cheapest = min(models, key=self.admission.seconds_per_token)
+        self.admission.check(cheapest, tokens, self.classify(tokens, declared))
