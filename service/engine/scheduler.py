@@ -56,9 +56,15 @@ class ClassScheduler:
         self._used[work_class] += seconds
 
 
+# A slice never shrinks below this share of the full budget: on a starved CPU one-row batches lose far
+# more throughput (per-pass overheads) than they win in latency.
+_MIN_SLICE_SHARE = 1 / 16
+
+
 def bulk_token_budget(max_batch_tokens: int, slice_s: float, seconds_per_token: float | None) -> int:
     """Bulk batches are cut to about `slice_s` of compute, so interactive work waits at most one such slice
     for the model; accelerators (fast per token) keep their full budget. 0 or no measurement: the full budget."""
     if slice_s <= 0 or not seconds_per_token:
         return max_batch_tokens
-    return max(1, min(max_batch_tokens, int(slice_s / seconds_per_token)))
+    floor = max(1, int(max_batch_tokens * _MIN_SLICE_SHARE))
+    return max(floor, min(max_batch_tokens, int(slice_s / seconds_per_token)))

@@ -70,10 +70,14 @@ def test_a_bulk_flood_refuses_bulk_but_still_admits_queries() -> None:
 def test_queries_past_their_own_limit_are_refused_too() -> None:
     admission = Admission(max_wait_s=1.0, interactive_share=0.5)
     admission.observe("embed", tokens=1000, seconds=1.0)
-    with admission.admit("embed", 5000, "bulk"), admission.admit("embed", 600, "interactive"):
-        # 0.6 s of queries, and the scheduler lets as much bulk through meanwhile (share 0.5): 1.2 s ahead
-        with pytest.raises(Overloaded), admission.admit("embed", 10, "interactive"):
-            pass
+    # 0.6 s of queries, and the scheduler lets as much bulk through meanwhile (share 0.5): 1.2 s ahead
+    with (
+        admission.admit("embed", 5000, "bulk"),
+        admission.admit("embed", 600, "interactive"),
+        pytest.raises(Overloaded),
+        admission.admit("embed", 10, "interactive"),
+    ):
+        pass
 
 
 def test_check_refuses_without_admitting() -> None:

@@ -98,12 +98,13 @@ async def test_bulk_keeps_its_share_under_a_stream_of_queries(executor: ThreadPo
 
 
 async def test_bulk_batches_are_sliced_to_the_measured_time(executor: ThreadPoolExecutor) -> None:
-    batcher, records = batcher_with(executor, bulk_slice_s=0.02)  # ~20 tokens at 1 ms per token
-    await batcher.submit(rows(12, 16), "bulk")
+    # ~20 tokens at 1 ms per token (the floor, 1/16 of 256, is 16 tokens)
+    batcher, records = batcher_with(executor, bulk_slice_s=0.02, max_batch_tokens=256)
+    await batcher.submit(rows(24, 16), "bulk")
     await batcher.submit(rows(4, 16), "interactive")
     await batcher.stop()
     bulk = [r.items for r in records if r.work_class == "bulk"]
-    assert bulk[0] == 4, "before any measurement: the token budget"
+    assert bulk[0] == 16, "before any measurement: the 256-token budget"
     assert set(bulk[1:]) == {1}, f"then one 16-token row per ~20 ms slice: {bulk}"
     assert [r.items for r in records if r.work_class == "interactive"] == [4], "queries keep the full budget"
 
@@ -124,4 +125,5 @@ def test_bulk_budget() -> None:
     assert bulk_token_budget(4096, 0.1, None) == 4096
     assert bulk_token_budget(4096, 0.0, 1e-4) == 4096
     assert bulk_token_budget(4096, 0.1, 1e-4) == 1000
+    assert bulk_token_budget(4096, 0.1, 1e-2) == 256, "never below 1/16 of the budget"
     assert bulk_token_budget(4096, 0.1, 1e-7) == 4096, "fast accelerators keep their budget"
