@@ -75,6 +75,20 @@ class NotFound(ServiceError):
     kind = "not_found"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A JSON route got another Content-Type, or a Content-Encoding other than gzip."""
+
+    status = 415
+    kind = "unsupported_media_type"
+
+
+class InvalidHost(ServiceError):
+    """The Host header names no host this server answers to (a DNS-rebinding page, a stray proxy)."""
+
+    status = 400
+    kind = "invalid_host"
+
+
 class ModelOutputError(ServiceError):
     """The model produced unusable numbers (NaN/Inf); nothing is returned instead of a bad vector."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -60,9 +62,30 @@ def presented_keys(headers: Headers) -> list[str]:
     return found
 
 
-def delegate_auth(app: FastAPI, path_prefix: str) -> None:
-    """Leave `path_prefix` (and everything below it) to a part with its own login, e.g. the console."""
-    app.state.auth_delegated = (*getattr(app.state, "auth_delegated", ()), path_prefix.rstrip("/"))
+@dataclass(frozen=True)
+class LoginGate:
+    """A part with its own login: its login page (and what that page loads) is open; everything else
+    needs that login's session (`logged_in`) or the API key. Paths are relative to the part's prefix."""
+
+    open_paths: Collection[str]
+    open_prefixes: tuple[str, ...]
+    logged_in: Callable[[Scope], bool]
+
+    def allows(self, subpath: str, scope: Scope) -> bool:
+        if subpath in self.open_paths or subpath.startswith(self.open_prefixes):
+            return True
+        return self.logged_in(scope)
+
+
+def delegate_auth(app: FastAPI, path_prefix: str, gate: LoginGate | None = None) -> None:
+    """Leave `path_prefix` (and everything below it) to a part with its own login, e.g. the console.
+
+    Without a `gate` the part guards every path itself; with one, this middleware lets through
+    only the gate's open paths and requests carrying the part's session (or the API key)."""
+    prefix = path_prefix.rstrip("/")
+    app.state.auth_delegated = (*getattr(app.state, "auth_delegated", ()), prefix)
+    if gate is not None:
+        app.state.auth_gates = {**getattr(app.state, "auth_gates", {}), prefix: gate}
 
 
 class AuthMiddleware:
@@ -76,11 +99,16 @@ class AuthMiddleware:
         if not settings.metrics_require_key:
             self.open_paths.add("/metrics")
 
-    def is_open(self, path: str) -> bool:
+    def is_open(self, path: str, scope: Scope) -> bool:
         if path in self.open_paths:
             return True
         delegated: tuple[str, ...] = getattr(self.fastapi_app.state, "auth_delegated", ())
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in delegated)
+        gates: dict[str, LoginGate] = getattr(self.fastapi_app.state, "auth_gates", {})
+        for prefix in delegated:
+            if path == prefix or path.startswith(prefix + "/"):
+                gate = gates.get(prefix)
+                return gate is None or gate.allows(path[len(prefix) :], scope)
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not auth_enabled(self.settings):
@@ -88,7 +116,7 @@ class AuthMiddleware:
             return
         path = route_path(scope)
         presented = presented_keys(Headers(scope=scope))
-        if self.is_open(path) or any(key_is_valid(self.settings, key) for key in presented):
+        if self.is_open(path, scope) or any(key_is_valid(self.settings, key) for key in presented):
             await self.app(scope, receive, send)
             return
         message = "invalid API key" if presented else _MISSING

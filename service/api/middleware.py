@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from service.api.auth import AuthMiddleware, auth_enabled
+from service.api.body_guard import JsonBodyMiddleware
 from service.api.limits import BodyLimitMiddleware, TimeoutMiddleware
 from service.api.loop_lag import LoopLagMonitor
 from service.api.metrics import Metrics, install_metrics
@@ -27,8 +28,10 @@ _EXPOSED_HEADERS = [
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost first: request context (id, access log, metrics, generic 500) → CORS → API key →
-    class of work and early 429 → deadline → body size → the routes. Starlette runs the middleware added LAST first."""
+    class of work and early 429 → deadline → body size → JSON-only body (gzip decoded) → the routes.
+    Starlette runs the middleware added LAST first."""
     metrics = install_metrics(app) if settings.metrics_enabled else None
+    app.add_middleware(JsonBodyMiddleware, max_bytes=settings.max_request_bytes, fastapi_app=app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(PriorityMiddleware)  # before the deadline: an early 429 needs no body

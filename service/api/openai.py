@@ -24,6 +24,8 @@ _TYPES = {
     "unsupported": "invalid_request_error",
     "http_error": "invalid_request_error",
     "not_found": "invalid_request_error",
+    "unsupported_media_type": "invalid_request_error",
+    "invalid_host": "invalid_request_error",
     "overloaded": "rate_limit_error",
     "unauthorized": "invalid_request_error",  # what OpenAI answers for a wrong or missing key
 }

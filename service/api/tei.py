@@ -26,6 +26,8 @@ _ERROR_TYPES = {
     "unsupported": "Validation",
     "not_found": "Validation",
     "http_error": "Validation",
+    "unsupported_media_type": "Validation",
+    "invalid_host": "Validation",
     "overloaded": "Overloaded",
     "unavailable": "Unhealthy",
 }

@@ -15,6 +15,7 @@ from service.engine.tokenize import TokenizeStage
 from service.errors import InputTooLarge, InvalidInput
 from service.tokens.pairs import PairTokenizer
 from service.tokens.text import TextIds
+from service.visible import BLANK_MESSAGE, has_visible_text
 
 
 class PreStage:
@@ -42,6 +43,9 @@ class PreStage:
         for i, item in enumerate(items):
             if isinstance(item, str) and len(item) > limit:
                 raise InputTooLarge(f"{name}[{i}] has {len(item)} characters; at most {limit}", param=name)
+            # The wire schemas refuse these first (naming their field); this covers every other caller.
+            if isinstance(item, str) and not has_visible_text(item):
+                raise InvalidInput(f"{name}[{i}] {BLANK_MESSAGE}", param=name)
 
     def estimate(self, texts: Sequence[str], limit: int | None = None) -> int:
         """Tokens `texts` will cost, guessed from their characters (each cut to `limit`)."""

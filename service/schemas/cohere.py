@@ -14,7 +14,7 @@ from service.schemas.text import Text
 class Document(BaseModel):
     """A document object; Cohere v1 lets it carry more fields, which are echoed back untouched."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     text: Text
 

@@ -10,9 +10,10 @@ from service.schemas.text import Text
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not be silently ignored."""
+    """Unknown keys are errors (a typo must not be silently ignored), and types are strict: a boolean
+    is not an integer (`top_k: true` is not 1), a string is not a number (`"8"`), nor a boolean (`"no"`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EmbedRequest(Strict):
