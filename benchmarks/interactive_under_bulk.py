@@ -67,12 +67,16 @@ async def phase(
     async with aiohttp.ClientSession(srv.url, connector=connector, timeout=aiohttp.ClientTimeout(600)) as session:
         started = time.perf_counter()
         end = started + window_s
-        done_texts, errors, latencies = [0], [0], []
+        done_texts, errors, refused, latencies = [0], [0], [0], []
 
         async def post(texts: list[str]) -> bool:
             path, body, key = body_for(system, texts, model_path)
             async with session.post(path, json=body) as response:
                 payload = await response.json(content_type=None)
+                if response.status == 429:  # a polite client comes back when told (an ingest job does)
+                    refused[0] += 1
+                    await asyncio.sleep(min(float(response.headers.get("retry-after", 1)), end - time.perf_counter()))
+                    return False
                 ok = response.status == 200 and len(payload[key]) == len(texts)
                 errors[0] += not ok
                 return ok
@@ -93,7 +97,7 @@ async def phase(
 
         tasks = [bulk_client() for _ in range(BULK_CLIENTS)] + ([query_client()] if queries else [])
         await asyncio.gather(*tasks)
-    out: dict[str, Any] = {"bulk_texts_per_s": done_texts[0] / window_s, "errors": errors[0]}
+    out: dict[str, Any] = {"bulk_texts_per_s": done_texts[0] / window_s, "errors": errors[0], "429": refused[0]}
     if queries:
         ordered = sorted(latencies)
         out |= {
@@ -117,6 +121,7 @@ def measure(systems: dict[str, Server], workload: Workload, model_path: str, win
             "query_p99_ms": mixed.get("query_p99_ms"),
             "queries": mixed.get("queries"),
             "errors": alone["errors"] + mixed["errors"],
+            "refused_429": alone["429"] + mixed["429"],
         }
         out[name] = row
         print(f"# {name:<15} {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})}")

@@ -31,6 +31,8 @@ _BUSY_WINDOW_S = 0.05
 # see all their texts (mixed lengths: one sorted round beats several half rounds).
 _WAIT_SHARE_OF_ROUND = 0.05
 _MAX_ADAPTIVE_WAIT_S = 0.05
+# Bulk is cut into BULK_SLICE_MS slices for this long after the last interactive request arrived.
+_SLICE_AFTER_QUERY_S = 30.0
 
 
 class Batcher:
@@ -59,6 +61,7 @@ class Batcher:
         self._last_round_seconds = dict.fromkeys(WORK_CLASSES, 0.0)
         self._seconds_per_token: float | None = None  # measured per padded token, for bulk slices
         self._measured_tokens = 0
+        self._interactive_seen = -1e9  # when interactive work last arrived: bulk is sliced only around it
         self._queued_tokens = 0
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -111,6 +114,8 @@ class Batcher:
         loop = asyncio.get_running_loop()
         items = [_Item(ids=list(ids), future=loop.create_future(), work_class=work_class) for ids in rows]
         self._queues[work_class].extend(items)
+        if work_class == "interactive":
+            self._interactive_seen = time.perf_counter()
         self._pending_requests[work_class] += 1
         self._queued_tokens += cost
         self._has_work.set()
@@ -168,7 +173,8 @@ class Batcher:
     def _take_batch(self, work_class: WorkClass) -> list[_Item]:
         limits = self.limits
         tokens = limits.max_batch_tokens
-        if work_class == "bulk":
+        # Slices cost throughput on a busy CPU (smaller passes): only while queries are around.
+        if work_class == "bulk" and time.perf_counter() - self._interactive_seen < _SLICE_AFTER_QUERY_S:
             tokens = bulk_token_budget(tokens, limits.bulk_slice_s, self._seconds_per_token)
         ordered = self._rounds[work_class]
         size = first_batch(ordered, tokens, limits.max_batch_items)

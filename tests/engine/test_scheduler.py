@@ -101,12 +101,14 @@ async def test_bulk_batches_are_sliced_to_the_measured_time(executor: ThreadPool
     # ~20 tokens at 1 ms per token (the floor, 1/16 of 256, is 16 tokens)
     batcher, records = batcher_with(executor, bulk_slice_s=0.02, max_batch_tokens=256)
     await batcher.submit(rows(24, 16), "bulk")
+    alone = [r.items for r in records]
+    assert alone == [16, 8], "bulk alone keeps the full 256-token budget (no query around)"
     await batcher.submit(rows(4, 16), "interactive")
+    assert records[-1].items == 4, "queries keep the full budget"
+    await batcher.submit(rows(6, 16), "bulk")
     await batcher.stop()
-    bulk = [r.items for r in records if r.work_class == "bulk"]
-    assert bulk[0] == 16, "before any measurement: the 256-token budget"
-    assert set(bulk[1:]) == {1}, f"then one 16-token row per ~20 ms slice: {bulk}"
-    assert [r.items for r in records if r.work_class == "interactive"] == [4], "queries keep the full budget"
+    sliced = [r.items for r in records[3:]]
+    assert sliced == [1] * 6, f"with a query around: one 16-token row per ~20 ms slice: {sliced}"
 
 
 def test_scheduler_alone_and_contended() -> None:
