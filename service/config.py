@@ -100,8 +100,17 @@ class Settings(BaseSettings):
     rerank_compat_method: RerankMethodChoice = Field(
         "auto",
         description=(
-            "Reranker behind the Cohere/Jina routes (/v1/rerank, /v2/rerank) and TEI /rerank, which have no "
+            "Reranker behind the Cohere/Jina routes (/v1/rerank, /v2/rerank), TEI and Infinity /rerank, which have no "
             "per-request switch: auto = the cross-encoder when CROSS_ENCODER_MODEL is set, else bi-encoder cosine."
+        ),
+    )
+
+    openai_token_ids: Literal["cl100k_base", "model"] = Field(
+        "cl100k_base",
+        description=(
+            "What token ids in OpenAI's `input` mean: cl100k_base = OpenAI's own tokens (what LangChain's "
+            "OpenAIEmbeddings and LiteLLM send), decoded to text and embedded like the string (needs the "
+            "`tiktoken` extra, else 400); model = ids of the served model's tokenizer (from /tokenize)."
         ),
     )
 
@@ -116,7 +125,12 @@ class Settings(BaseSettings):
     )
     max_batch_items: int = Field(64, ge=1, description="Most inputs in one forward pass.")
     batch_wait_ms: float = Field(
-        2.0, ge=0, description="How long the batcher waits for company when the model is busy (ms)."
+        2.0,
+        ge=0,
+        description=(
+            "Right after a busy round, how long (ms) the batcher waits for that round's callers to come back: "
+            "up to the larger of this and 5% of the last round (at most 50 ms); never when idle; 0 = never."
+        ),
     )
     batch_order: Literal["length", "fifo"] = Field(
         "length",
@@ -193,8 +207,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None,
         description=(
-            "One key or several, comma-separated. When set, every route except /health and /ready needs "
-            "'Authorization: Bearer <key>' or 'X-API-Key: <key>' (/docs and /openapi.json included)."
+            "One key or several, comma-separated. When set, every route except /health, /ready and GET / needs "
+            "'Authorization: Bearer <key>', 'Authorization: <key>' or 'X-API-Key: <key>' (/docs and "
+            "/openapi.json included)."
         ),
     )
     cors_origins: str = Field(

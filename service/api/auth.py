@@ -20,7 +20,9 @@ from service.errors import Unauthorized
 logger = logging.getLogger(__name__)
 
 # Probes of orchestrators and load balancers carry no key; they reveal nothing secret.
-OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # "/" only redirects (to /ui/ or /docs)
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # GET "/" only redirects (to /ui/ or /docs)
+# POST / is TEI's root route (inference): open are only the reads of these paths.
+_OPEN_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _digest(key: str) -> bytes:
@@ -52,11 +54,15 @@ def key_is_valid(settings: Settings, presented: str | None) -> bool:
 
 
 def presented_keys(headers: Headers) -> list[str]:
-    """Keys the request carries: `Authorization: Bearer <key>` and/or `X-API-Key: <key>`."""
+    """Keys the request carries: `Authorization: Bearer <key>`, a bare `Authorization: <key>` (LlamaIndex's
+    TEI reranker sends that) and/or `X-API-Key: <key>`."""
     found = []
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    authorization = headers.get("authorization", "").strip()
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         found.append(token.strip())
+    elif authorization and not token:
+        found.append(authorization)
     if headers.get("x-api-key", "").strip():
         found.append(headers["x-api-key"].strip())
     return found
@@ -100,7 +106,7 @@ class AuthMiddleware:
             self.open_paths.add("/metrics")
 
     def is_open(self, path: str, scope: Scope) -> bool:
-        if path in self.open_paths:
+        if path in self.open_paths and (path != "/" or str(scope.get("method", "GET")) in _OPEN_METHODS):
             return True
         delegated: tuple[str, ...] = getattr(self.fastapi_app.state, "auth_delegated", ())
         gates: dict[str, LoginGate] = getattr(self.fastapi_app.state, "auth_gates", {})
@@ -127,4 +133,4 @@ class AuthMiddleware:
         await render_error(scope, Unauthorized(message))(scope, receive, send)
 
 
-_MISSING = "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+_MISSING = "API key required: send 'Authorization: Bearer <key>', 'Authorization: <key>' or 'X-API-Key: <key>'"

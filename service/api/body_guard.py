@@ -60,6 +60,9 @@ class JsonBodyMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if headers.get("content-length", "0" if "transfer-encoding" not in headers else "") == "0":
+            await self.app(scope, receive, send)  # no body: nothing to refuse (the route says what is missing)
+            return
         content_type = headers.get("content-type", "")
         if not is_json_media_type(content_type):
             got = f"'{content_type}'" if content_type else "no Content-Type"

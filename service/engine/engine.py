@@ -25,6 +25,7 @@ from service.engine.results import EmbedResult, RerankResult, Timings
 from service.engine.warmup import warm_up
 from service.errors import InputTooLarge, InvalidInput
 from service.tokens.text import TokenPiece
+from service.visible import BLANK_MESSAGE, has_visible_text
 
 logger = logging.getLogger(__name__)
 
@@ -121,23 +122,23 @@ class Engine:
         priority: WorkClass | None = None,
     ) -> EmbedResult:
         """Vectors for pre-tokenised inputs (OpenAI accepts token ids); ids are used as given."""
-        self.pre.check_items(rows, "input")
+        self.pre.check_items(rows, "texts")
         check_dimensions(dimensions, self.info.dim)
         vocab = self.info.vocab_size
         for i, row in enumerate(rows):
             if not row:
-                raise InvalidInput(f"input[{i}] is an empty token list", param="input")
+                raise InvalidInput(f"texts[{i}] is an empty token list", param="texts")
             if min(row) < 0 or (vocab is not None and max(row) >= vocab):
                 allowed = f"0..{vocab - 1}" if vocab is not None else "0 and up"
                 raise InvalidInput(
-                    f"input[{i}] holds token ids outside {allowed}: token ids must come from the served "
+                    f"texts[{i}] holds token ids outside {allowed}: token ids must come from the served "
                     f"model's own tokenizer ({self.info.name}), not e.g. tiktoken",
-                    param="input",
+                    param="texts",
                 )
             if len(row) > self.info.max_tokens:
                 raise InputTooLarge(
-                    f"input[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
-                    param="input",
+                    f"texts[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
+                    param="texts",
                 )
         work_class = self.pre.classify(sum(len(row) for row in rows), priority)
         result = await self.pipeline.embed_ids(rows, work_class)
@@ -169,11 +170,16 @@ class Engine:
         priority: WorkClass | None = None,
     ) -> RerankResult:
         """Passages ranked for the query, best first (see `ranking.rank` for the two stages)."""
-        self.pre.check_items([query], "query")
+        if len(query) > self.settings.max_chars_per_item:
+            limit = self.settings.max_chars_per_item
+            raise InputTooLarge(f"query has {len(query)} characters; at most {limit}", param="query")
+        if not has_visible_text(query):
+            raise InvalidInput(f"query {BLANK_MESSAGE}", param="query")
         self.pre.check_items(passages, "passages")
         if len(passages) > self.settings.max_passages_per_rerank:
             raise InputTooLarge(
-                f"{len(passages)} passages; at most {self.settings.max_passages_per_rerank} per rerank request",
+                f"passages has {len(passages)} items; at most {self.settings.max_passages_per_rerank} "
+                "per rerank request",
                 param="passages",
             )
         if top_k is not None and top_k < 1:
@@ -204,6 +210,10 @@ class Engine:
     ) -> tuple[NDArray[np.float32], int, Timings]:
         """Raw reranker logits for (query, passage) pairs; `instruction` reaches instruction-aware rerankers."""
         return await self.pipeline.cross_encoder_scores(query, passages, instruction)
+
+    def check_items(self, items: Sequence[Any], name: str) -> None:
+        """The per-request limits (count, characters per item); for routes that reach no other method."""
+        self.pre.check_items(items, name)
 
     def check_body(self, body_bytes: int, priority: WorkClass | None = None) -> None:
         """Refuse (429) a request body of this size before it is read when it certainly will not be admitted."""

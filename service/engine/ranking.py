@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
+from service.config import RerankMethodChoice
 from service.engine.classes import WorkClass
 from service.engine.pipeline import Pipeline
 from service.engine.postprocess import sigmoid, top_k_order
 from service.engine.results import RankedItem, RerankResult, Timings
 from service.errors import FeatureUnavailable
 
-RerankMethod = Literal["auto", "bi-encoder", "cross-encoder"]
+RerankMethod = RerankMethodChoice  # one literal for the setting and the per-request choice
 
 
 def choose_method(method: RerankMethod | str, default_method: str, has_scorer: bool) -> str:

@@ -92,6 +92,11 @@ async def test_bad_gzip_and_other_encodings(minilm: httpx.AsyncClient) -> None:
     assert identity.status_code == 200
 
 
+async def test_an_empty_body_is_told_what_is_missing_not_415(minilm: httpx.AsyncClient) -> None:
+    r = await minilm.post("/embed")
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
+
+
 async def test_unknown_paths_and_get_routes_are_untouched(minilm: httpx.AsyncClient) -> None:
     assert (await minilm.post("/nope", content=b"x", headers={"content-type": "text/plain"})).status_code == 404
     assert (await minilm.get("/health")).status_code == 200
