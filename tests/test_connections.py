@@ -150,15 +150,12 @@ def test_host_rules() -> None:
 @pytest.mark.parametrize("impl", ["h11", "httptools"])
 def test_both_uvicorn_protocols_get_the_header_deadline(impl: str) -> None:
     """uvicorn picks httptools when installed, else h11: the deadline and the cap hold on either."""
-    import threading
-
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     from service.connections import GuardedConnection
-    from tests.live_server import free_port
+    from tests.live_server import free_port, in_thread
 
     if impl == "httptools":
         pytest.importorskip("httptools")
@@ -168,12 +165,7 @@ def test_both_uvicorn_protocols_get_the_header_deadline(impl: str) -> None:
     protocol = type("Guarded", (GuardedConnection, base), {"header_timeout_s": 1.0, "max_connections": 3})
     app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=protocol, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.05)
+    with in_thread(app, port, what="guarded uvicorn", http=protocol):
         with socket.create_connection(("127.0.0.1", port)) as slow:
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
             took = closed_within(slow, 6, drip=b"X-Slow: 1\r\n")
@@ -186,6 +178,3 @@ def test_both_uvicorn_protocols_get_the_header_deadline(impl: str) -> None:
             sock.close()
         time.sleep(0.2)
         assert httpx.get(f"http://127.0.0.1:{port}/").text == "ok"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
