@@ -12,10 +12,10 @@ _WORDS = "the quick brown fox jumps over the lazy dog while a model reads it"
 
 async def warm_up(pipeline: Pipeline) -> None:
     """One tiny request through every model (the real code path), then the timed calibration batch."""
-    # use_cache=False leaves the cache and its counts alone
-    await pipeline.embed_formatted(["warm-up"], truncate=True, work_class="interactive", use_cache=False)
+    # use_cache=False leaves the cache and its counts alone; bulk, so no query seems to be around (no slicing)
+    await pipeline.embed_formatted(["warm-up"], truncate=True, work_class="bulk", use_cache=False)
     if pipeline.scorer_info is not None:
-        await pipeline.cross_encoder_scores("warm-up", ["warm-up"])
+        await pipeline.cross_encoder_scores("warm-up", ["warm-up"], work_class="bulk")
     await _calibrate(pipeline)
 
 
