@@ -165,11 +165,12 @@ class Settings(BaseSettings):
         ),
     )
     bulk_slice_ms: float = Field(
-        100.0,
+        0.0,
         ge=0,
         description=(
-            "Bulk batches are cut to about this much compute (from the measured seconds per token, never "
-            "above MAX_BATCH_TOKENS), so a query waits for one such slice at most. 0 = MAX_BATCH_TOKENS only."
+            "While queries are around (30 s after the last), bulk batches are cut to about this much compute "
+            "(measured seconds per token, never below 1/16 of MAX_BATCH_TOKENS), so a query waits for one such "
+            "slice at most. 0 (default) = MAX_BATCH_TOKENS only: on a busy CPU slices cost bulk throughput."
         ),
     )
     max_queue_wait_s: float = Field(
