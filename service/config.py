@@ -149,6 +149,40 @@ class Settings(BaseSettings):
             "only as the benchmark's first-in-first-out baseline."
         ),
     )
+    work_classes: bool = Field(
+        True,
+        description=(
+            "Two classes of work: interactive requests (small: a query, a short rerank) are batched first, "
+            "bulk ones (large batches) fill the rest, and each class has its own 429 admission. false = one "
+            "first-come queue for everything (the old behaviour, the benchmark's baseline)."
+        ),
+    )
+    interactive_max_tokens: int = Field(
+        2048,
+        ge=1,
+        description=(
+            "A request whose estimated tokens (texts, or passages plus query for a rerank) fit this is "
+            "interactive, else bulk. A caller that knows better sends X-Embedrank-Priority: interactive|bulk."
+        ),
+    )
+    interactive_share: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description=(
+            "While both classes have work waiting, interactive batches take at most this share of inference "
+            "time (over the last few seconds), so bulk work never starves."
+        ),
+    )
+    bulk_slice_ms: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "While queries are around (30 s after the last), bulk batches are cut to about this much compute "
+            "(measured seconds per token, never below 1/16 of MAX_BATCH_TOKENS), so a query waits for one such "
+            "slice at most. 0 (default) = MAX_BATCH_TOKENS only: on a busy CPU slices cost bulk throughput."
+        ),
+    )
     max_queue_wait_s: float = Field(
         0.0,
         ge=0,

@@ -30,7 +30,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared = content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await render_error(scope, self.too_large(f"{declared} bytes"))(scope, receive, send)
             return
@@ -64,7 +64,7 @@ class BodyLimitMiddleware:
             await render_error(scope, self.too_large(f"over {self.max_bytes} bytes"))(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:

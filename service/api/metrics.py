@@ -127,6 +127,7 @@ class EngineCollector(Collector):
         )
         queued.add_metric([], admission.queued_seconds)
         yield queued
+        yield from _class_metrics(engine)
         tokenize = CounterMetricFamily("embedrank_tokenize_seconds", "Time spent in the tokenisation stage.")
         tokenize.add_metric([], engine.tokens.seconds)
         yield tokenize
@@ -168,6 +169,43 @@ def _batcher_metrics(engine: Engine) -> Iterator[Metric]:
         for key, family in families.items():
             family.add_metric([batcher.name], values[key])
     yield from families.values()
+
+
+def _class_metrics(engine: Engine) -> Iterator[Metric]:
+    """Per class of work (interactive, bulk): admission and what each batcher did for it."""
+    labels = ["class"]
+    admitted = CounterMetricFamily("embedrank_class_admitted_requests", "Requests admitted per class.", labels=labels)
+    rejected = CounterMetricFamily(
+        "embedrank_class_rejected_requests", "Requests refused (429) per class.", labels=labels
+    )
+    queued = GaugeMetricFamily(
+        "embedrank_class_queued_work_seconds", "Estimated seconds of admitted work not yet finished, per class.",
+        labels=labels,
+    )  # fmt: skip
+    both = ["batcher", "class"]
+    families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+        "requests": CounterMetricFamily("embedrank_class_requests", "Requests served by a batcher.", labels=both),
+        "items": CounterMetricFamily("embedrank_class_items_processed", "Inputs run through the model.", labels=both),
+        "batches": CounterMetricFamily("embedrank_class_batches", "Forward passes.", labels=both),
+        "inference_seconds": CounterMetricFamily(
+            "embedrank_class_inference_seconds", "Time on the inference thread.", labels=both
+        ),
+        "queue_seconds": CounterMetricFamily(
+            "embedrank_class_queue_wait_seconds",
+            "Queue wait summed over requests (divide by embedrank_class_requests_total for the mean).",
+            labels=both,
+        ),
+        "queued_items": GaugeMetricFamily("embedrank_class_queue_items", "Inputs waiting for a batch.", labels=both),
+    }
+    for work_class, counts in engine.admission.by_class.items():
+        admitted.add_metric([work_class], counts.admitted)
+        rejected.add_metric([work_class], counts.rejected)
+        queued.add_metric([work_class], counts.queued_seconds)
+        for batcher in engine.batchers:
+            values = {**vars(batcher.scheduler.stats[work_class]), "queued_items": batcher.queued_items_of(work_class)}
+            for key, family in families.items():
+                family.add_metric([batcher.name, work_class], values[key])
+    yield from (admitted, rejected, queued, *families.values())
 
 
 def install_metrics(app: FastAPI) -> Metrics:

@@ -14,8 +14,10 @@ from service.api.limits import BodyLimitMiddleware, TimeoutMiddleware
 from service.api.loop_lag import LoopLagMonitor
 from service.api.metrics import Metrics, install_metrics
 from service.api.observe import REQUEST_ID_HEADER, RequestContextMiddleware
+from service.api.priority import PriorityMiddleware
 from service.config import Settings
 from service.engine import Engine
+from service.engine.classes import PRIORITY_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +28,13 @@ _EXPOSED_HEADERS = [
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost first: request context (id, access log, metrics, generic 500) → CORS → API key →
-    deadline → body size → JSON-only body (gzip decoded) → the routes. Starlette runs the middleware
-    added LAST first."""
+    class of work and early 429 → deadline → body size → JSON-only body (gzip decoded) → the routes.
+    Starlette runs the middleware added LAST first."""
     metrics = install_metrics(app) if settings.metrics_enabled else None
     app.add_middleware(JsonBodyMiddleware, max_bytes=settings.max_request_bytes, fastapi_app=app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
+    app.add_middleware(PriorityMiddleware)  # before the deadline: an early 429 needs no body
     app.add_middleware(AuthMiddleware, settings=settings, fastapi_app=app)
     origins = settings.cors_origin_list
     if origins:
@@ -41,7 +44,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             allow_origins=origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "x-api-key", "content-type", REQUEST_ID_HEADER],
+            allow_headers=["authorization", "x-api-key", "content-type", REQUEST_ID_HEADER, PRIORITY_HEADER],
             expose_headers=_EXPOSED_HEADERS,
         )
     app.add_middleware(RequestContextMiddleware, fastapi_app=app, observer=metrics, access_log=settings.access_log)

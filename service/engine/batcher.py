@@ -1,4 +1,4 @@
-"""Dynamic batching: items from all concurrent requests, sorted by length, cut under a token budget."""
+"""Dynamic batching: concurrent requests' items per class of work, sorted by length, cut under a token budget."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from service.engine.batch_records import BatcherStats, BatchObserver, BatchRecord
+from service.engine.classes import WORK_CLASSES, WorkClass
+from service.engine.cutting import BatchLimits, _Item, cut_batches, first_batch, order_items
 from service.engine.results import Timings
+from service.engine.scheduler import ClassScheduler, bulk_token_budget
 from service.errors import NotReady, ServiceError
 from service.tokens.padding import TokenIds
 
@@ -28,83 +31,17 @@ _BUSY_WINDOW_S = 0.05
 # see all their texts (mixed lengths: one sorted round beats several half rounds).
 _WAIT_SHARE_OF_ROUND = 0.05
 _MAX_ADAPTIVE_WAIT_S = 0.05
-
-
-@dataclass
-class BatchLimits:
-    """How batches are cut and how much may wait."""
-
-    max_batch_tokens: int
-    max_batch_items: int
-    wait_s: float
-    # False = first-in-first-out batches: only the benchmark's baseline (BATCH_ORDER=fifo) wants it.
-    sort_by_length: bool = True
-
-
-@dataclass(eq=False)
-class _Item:
-    ids: TokenIds
-    future: asyncio.Future[NDArray[np.float32]]
-    enqueued: float = field(default_factory=time.perf_counter)
-    started: float = 0.0
-    finished: float = 0.0
-
-
-@dataclass
-class BatcherStats:
-    """Counters for /health, the console and metrics."""
-
-    batches: int = 0
-    items: int = 0
-    padded_tokens: int = 0
-    real_tokens: int = 0
-    dropped_items: int = 0
-    failures: int = 0
-    oom_splits: int = 0  # batches split in two after the device ran out of memory
-    consecutive_failures: int = 0  # reset by a successful batch; /health turns unhealthy above a limit
-
-
-@dataclass(frozen=True)
-class BatchRecord:
-    """One finished batch, for observers (metrics histograms)."""
-
-    batcher: str
-    items: int
-    tokens: int
-    padded_tokens: int
-    seconds: float
-    failed: bool
-
-
-BatchObserver = Callable[[BatchRecord], None]
-
-
-def cut_batches(items: Sequence[_Item], limits: BatchLimits) -> list[list[_Item]]:
-    """Sort by length and cut so that (items x longest) stays under the token budget.
-
-    Sorting keeps padding small: a batch holds texts of similar length. An item longer than
-    the whole budget still runs, alone. Without sorting (the FIFO baseline) batches keep
-    arrival order under the same budget.
-    """
-    ordered = sorted(items, key=lambda item: len(item.ids)) if limits.sort_by_length else items
-    batches: list[list[_Item]] = []
-    current: list[_Item] = []
-    longest = 0
-    for item in ordered:
-        length = max(longest, len(item.ids))
-        padded_cost = (len(current) + 1) * length
-        if current and (padded_cost > limits.max_batch_tokens or len(current) >= limits.max_batch_items):
-            batches.append(current)
-            current, length = [], len(item.ids)
-        current.append(item)
-        longest = length
-    if current:
-        batches.append(current)
-    return batches
+# Bulk is cut into BULK_SLICE_MS slices for this long after the last interactive request arrived.
+_SLICE_AFTER_QUERY_S = 30.0
 
 
 class Batcher:
-    """Collects token-id items from concurrent callers and runs them on one inference executor."""
+    """Collects token-id items from concurrent callers and runs them on one inference executor.
+
+    Each class of work has its own queue and rounds: a round takes everything queued of one class,
+    sorts it and is cut into batches one at a time. Between any two batches the scheduler may switch
+    class, so a query that arrives while bulk work runs waits for one bulk batch at most, not a round.
+    """
 
     def __init__(self, name: str, run: RunBatch, executor: Executor, limits: BatchLimits) -> None:
         self.name = name
@@ -112,14 +49,20 @@ class Batcher:
         self._executor = executor
         self.limits = limits
         self.stats = BatcherStats()
-        self._pending: list[_Item] = []
+        self.scheduler = ClassScheduler(limits.interactive_share)
+        self._queues: dict[WorkClass, list[_Item]] = {c: [] for c in WORK_CLASSES}  # not yet in a round
+        self._rounds: dict[WorkClass, list[_Item]] = {c: [] for c in WORK_CLASSES}  # ordered, not yet run
         self._has_work = asyncio.Event()
         self._arrived = asyncio.Event()  # set by every submit: wakes a collector waiting for company
-        self._pending_requests = 0
-        self._last_round_requests = 0
+        self._pending_requests = dict.fromkeys(WORK_CLASSES, 0)
+        self._last_round_requests = dict.fromkeys(WORK_CLASSES, 0)
+        self._last_round_end = dict.fromkeys(WORK_CLASSES, 0.0)
+        self._round_started = dict.fromkeys(WORK_CLASSES, 0.0)
+        self._last_round_seconds = dict.fromkeys(WORK_CLASSES, 0.0)
+        self._seconds_per_token: float | None = None  # measured per padded token, for bulk slices
+        self._measured_tokens = 0
+        self._interactive_seen = -1e9  # when interactive work last arrived: bulk is sliced only around it
         self._queued_tokens = 0
-        self._last_round_end = 0.0
-        self._last_round_seconds = 0.0
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self.observers: list[BatchObserver] = []
@@ -130,7 +73,10 @@ class Batcher:
 
     @property
     def queued_items(self) -> int:
-        return len(self._pending)
+        return sum(len(self._queues[c]) + len(self._rounds[c]) for c in WORK_CLASSES)
+
+    def queued_items_of(self, work_class: WorkClass) -> int:
+        return len(self._queues[work_class]) + len(self._rounds[work_class])
 
     @property
     def alive(self) -> bool:
@@ -149,22 +95,28 @@ class Batcher:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for item in self._pending:
-            if not item.future.done():
-                item.future.set_exception(NotReady("the service is shutting down"))
-        self._pending.clear()
+        for work_class in WORK_CLASSES:
+            for item in self._queues[work_class] + self._rounds[work_class]:
+                if not item.future.done():
+                    item.future.set_exception(NotReady("the service is shutting down"))
+            self._queues[work_class].clear()
+            self._rounds[work_class].clear()
 
-    async def submit(self, rows: Sequence[TokenIds]) -> tuple[NDArray[np.float32], Timings]:
-        """Run every row through the model (batched with others); results in the caller's order."""
+    async def submit(
+        self, rows: Sequence[TokenIds], work_class: WorkClass = "bulk"
+    ) -> tuple[NDArray[np.float32], Timings]:
+        """Run every row through the model (batched with others of its class); results in the caller's order."""
         if self._closed:
             raise NotReady("the service is shutting down")
         if not self.alive:
             raise ServiceError(f"the {self.name} inference worker is not running")
         cost = sum(len(ids) for ids in rows)
         loop = asyncio.get_running_loop()
-        items = [_Item(ids=list(ids), future=loop.create_future()) for ids in rows]
-        self._pending.extend(items)
-        self._pending_requests += 1
+        items = [_Item(ids=list(ids), future=loop.create_future(), work_class=work_class) for ids in rows]
+        self._queues[work_class].extend(items)
+        if work_class == "interactive":
+            self._interactive_seen = time.perf_counter()
+        self._pending_requests[work_class] += 1
         self._queued_tokens += cost
         self._has_work.set()
         self._arrived.set()
@@ -182,32 +134,70 @@ class Batcher:
             inference=max(item.finished for item in items) - min(item.started for item in items),
             compute_tokens=cost,
         )
+        counts = self.scheduler.stats[work_class]
+        counts.requests += 1
+        counts.queue_seconds += timings.queue
         return (np.stack(results) if results else np.zeros((0, 0), np.float32)), timings
+
+    def _waiting(self) -> dict[WorkClass, bool]:
+        return {c: bool(self._queues[c] or self._rounds[c]) for c in WORK_CLASSES}
 
     async def _collect(self) -> None:
         while True:
             await self._has_work.wait()
-            await self._wait_for_company()
-            items, self._pending = self._pending, []
-            self._last_round_requests, self._pending_requests = self._pending_requests, 0
-            self._has_work.clear()
-            started = time.perf_counter()
-            for batch in cut_batches(items, self.limits):
-                await self._run_batch(batch)
-            self._last_round_end = time.perf_counter()
-            self._last_round_seconds = self._last_round_end - started
+            work_class = self.scheduler.next_class(self._waiting())
+            if work_class is not None and not self._rounds[work_class]:
+                await self._wait_for_company(work_class)
+                work_class = self.scheduler.next_class(self._waiting())  # a query may have cut the wait short
+                if work_class is not None and not self._rounds[work_class]:
+                    self._start_round(work_class)
+            if work_class is None:
+                self._has_work.clear()
+                continue
+            contended = all(self._waiting().values())
+            batch = self._take_batch(work_class)
+            seconds = await self._run_batch(batch, work_class)
+            self.scheduler.charge(work_class, seconds, contended=contended)
+            if not self._rounds[work_class]:
+                now = time.perf_counter()
+                self._last_round_end[work_class] = now
+                self._last_round_seconds[work_class] = now - self._round_started[work_class]
 
-    async def _wait_for_company(self) -> None:
-        """Right after a busy round, wait until as many requests are back as that round had (clients
-        answered a moment ago are about to send again), for at most `wait_s` or, after a long round,
-        5% of it (capped at 50 ms). Never wait when the model was idle or the last round served a
-        single caller: that would only add latency."""
+    def _start_round(self, work_class: WorkClass) -> None:
+        self._rounds[work_class] = order_items(self._queues[work_class], self.limits)
+        self._queues[work_class] = []
+        self._last_round_requests[work_class] = self._pending_requests[work_class]
+        self._pending_requests[work_class] = 0
+        self._round_started[work_class] = time.perf_counter()
+
+    def _take_batch(self, work_class: WorkClass) -> list[_Item]:
         limits = self.limits
-        if limits.wait_s <= 0 or time.perf_counter() - self._last_round_end >= _BUSY_WINDOW_S:
+        tokens = limits.max_batch_tokens
+        # Slices cost throughput on a busy CPU (smaller passes): only while queries are around.
+        if work_class == "bulk" and time.perf_counter() - self._interactive_seen < _SLICE_AFTER_QUERY_S:
+            tokens = bulk_token_budget(tokens, limits.bulk_slice_s, self._seconds_per_token)
+        ordered = self._rounds[work_class]
+        size = first_batch(ordered, tokens, limits.max_batch_items)
+        self._rounds[work_class] = ordered[size:]
+        return ordered[:size]
+
+    async def _wait_for_company(self, work_class: WorkClass) -> None:
+        """Right after a busy round of this class, wait until as many requests are back as that round had
+        (clients answered a moment ago are about to send again), for at most `wait_s` or, after a long
+        round, 5% of it (capped at 50 ms). Never wait when the model was idle for this class or the last
+        round served a single caller: that would only add latency; nor keep bulk waiting once a query is in."""
+        limits = self.limits
+        if limits.wait_s <= 0 or time.perf_counter() - self._last_round_end[work_class] >= _BUSY_WINDOW_S:
             return
-        adaptive = min(self._last_round_seconds * _WAIT_SHARE_OF_ROUND, _MAX_ADAPTIVE_WAIT_S)
+        adaptive = min(self._last_round_seconds[work_class] * _WAIT_SHARE_OF_ROUND, _MAX_ADAPTIVE_WAIT_S)
         deadline = time.perf_counter() + max(limits.wait_s, adaptive)
-        while self._pending_requests < self._last_round_requests and len(self._pending) < limits.max_batch_items:
+        queue = self._queues[work_class]
+        while (
+            self._pending_requests[work_class] < self._last_round_requests[work_class]
+            and len(queue) < limits.max_batch_items
+        ):
+            if work_class == "bulk" and self._queues["interactive"]:
+                return
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return
@@ -217,14 +207,15 @@ class Batcher:
             except asyncio.TimeoutError:
                 return
 
-    async def _run_batch(self, batch: list[_Item]) -> None:
+    async def _run_batch(self, batch: list[_Item], work_class: WorkClass) -> float:
+        """Run one batch; returns the seconds it took on the inference thread (0 when all callers left)."""
         live = [item for item in batch if not item.future.done()]
         dropped = len(batch) - len(live)
         if dropped:
             self.stats.dropped_items += dropped
             self._queued_tokens -= sum(len(item.ids) for item in batch) - sum(len(i.ids) for i in live)
         if not live:
-            return
+            return 0.0
         started = time.perf_counter()
         for item in live:
             item.started = started
@@ -244,14 +235,15 @@ class Batcher:
         finished = time.perf_counter()
         tokens = sum(len(item.ids) for item in live)
         self._queued_tokens -= tokens
-        self._record(live, tokens, finished - started, failed=outputs is None)
+        self._record(live, tokens, finished - started, work_class, failed=outputs is None)
         if outputs is None:
-            return
+            return finished - started
         self.stats.consecutive_failures = 0
         for row, item in enumerate(live):
             item.finished = finished
             if not item.future.done():
                 item.future.set_result(outputs[row])
+        return finished - started
 
     def _forward(self, rows: list[TokenIds]) -> NDArray[np.float32]:
         """One forward pass; when the device runs out of memory, the batch is halved and retried, so no
@@ -266,13 +258,25 @@ class Batcher:
             half = len(rows) // 2
             return np.concatenate([self._forward(rows[:half]), self._forward(rows[half:])])
 
-    def _record(self, live: list[_Item], tokens: int, seconds: float, *, failed: bool) -> None:
+    def _record(self, live: list[_Item], tokens: int, seconds: float, work_class: WorkClass, *, failed: bool) -> None:
         padded = len(live) * max(len(item.ids) for item in live)
         self.stats.batches += 1
         self.stats.items += len(live)
         self.stats.real_tokens += tokens
         self.stats.padded_tokens += padded
-        record = BatchRecord(self.name, len(live), tokens, padded, seconds, failed)
+        counts = self.scheduler.stats[work_class]
+        counts.batches += 1
+        counts.items += len(live)
+        counts.tokens += tokens
+        counts.inference_seconds += seconds
+        if not failed and padded:
+            # seconds per padded token, smoothed: what a bulk slice of BULK_SLICE_MS may hold
+            # (weighted by tokens over roughly the last 20 000, so a tiny warm-up batch weighs little)
+            rate, previous = seconds / padded, self._seconds_per_token or 0.0
+            weight = padded / (padded + self._measured_tokens)
+            self._seconds_per_token = previous + weight * (rate - previous)
+            self._measured_tokens = min(self._measured_tokens + padded, 20_000)
+        record = BatchRecord(self.name, len(live), tokens, padded, seconds, failed, work_class)
         for observer in self.observers:
             try:
                 observer(record)
@@ -284,3 +288,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """A device allocation failure (torch.cuda.OutOfMemoryError, MPS/MLX "out of memory" errors),
     recognised without importing any framework."""
     return "OutOfMemory" in type(exc).__name__ or "out of memory" in str(exc).lower()
+
+
+__all__ = ["BatchLimits", "BatchRecord", "Batcher", "BatcherStats", "_Item", "cut_batches", "is_out_of_memory"]

@@ -1,59 +1,55 @@
-"""The Engine facade: embed() and rerank() over one loaded model, batched, cached, post-processed."""
+"""The Engine facade: embed() and rerank() over one loaded model, through the pre → core → post pipeline."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import Encoder, ModelInfo, Scorer
-from service.config import RerankMethodChoice, Settings
-from service.engine.admission import Admission
-from service.engine.batcher import Batcher, BatchLimits, BatchObserver, BatchRecord
-from service.engine.cache import CachedEmbedding, EmbeddingCache
-from service.engine.postprocess import check_dimensions, check_finite, finish_vectors, l2_normalize
-from service.engine.prompts import InputType, PromptFormatter
-from service.engine.ranking import rank
+from service.config import Settings
+from service.engine.batch_records import BatchObserver
+from service.engine.batcher import Batcher
+from service.engine.classes import WORK_CLASSES, WorkClass
+from service.engine.core import Core
+from service.engine.pipeline import Pipeline
+from service.engine.postprocess import check_dimensions, finish_vectors
+from service.engine.pre import PreStage
+from service.engine.prompts import InputType
+from service.engine.ranking import RerankMethod, choose_method, cross_encoded_count, rank
 from service.engine.results import EmbedResult, RerankResult, Timings
-from service.engine.tokenize import TokenizeStage
-from service.engine.warmup import batch_token_budget, warm_up
+from service.engine.warmup import warm_up
 from service.errors import InputTooLarge, InvalidInput
-from service.tokens.padding import TokenIds, pad_batch
 from service.tokens.text import TokenPiece
 from service.visible import BLANK_MESSAGE, has_visible_text
 
 logger = logging.getLogger(__name__)
 
-RerankMethod = RerankMethodChoice  # one literal for the setting and the per-request choice
-
 
 class Engine:
-    """Owns the encoder (and optional scorer), their batchers, the cache and the request limits."""
+    """Owns the encoder (and optional scorer) and the three stages: pre (limits, prompts, cache, admission,
+    tokens), core (batchers on the inference thread) and post (normalise, dimensions, sigmoid, top-k).
+
+    `priority=` on embed/rerank declares the class of work (interactive or bulk); without it the HTTP
+    layer's X-Embedrank-Priority header, else the request's size decides.
+    """
 
     def __init__(self, encoder: Encoder, scorer: Scorer | None, settings: Settings) -> None:
         self.encoder = encoder
         self.scorer = scorer
         self.settings = settings
-        self.prompts = PromptFormatter(encoder.info, settings.default_instruction)
-        self.cache = EmbeddingCache(int(settings.embed_cache_mb * 2**20))
-        self.tokens = TokenizeStage(encoder.text, scorer.pairs if scorer else None)
-        self.admission = Admission(settings.queue_wait_limit_s)
-        # One inference thread: the model is one device; two threads would only fight over it.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
-        self.limits = BatchLimits(
-            max_batch_tokens=batch_token_budget(settings, encoder.info.device),
-            max_batch_items=settings.max_batch_items,
-            wait_s=settings.batch_wait_ms / 1000,
-            sort_by_length=settings.batch_order == "length",
-        )
-        self.embed_batcher = Batcher("embed", self._encode_rows, self._executor, self.limits)
-        self.score_batcher = Batcher("score", self._score_rows, self._executor, self.limits) if scorer else None
-        self.add_batch_observer(self._observe_cost)
+        self.pre = PreStage(encoder.info, encoder.text, scorer.pairs if scorer else None, settings)
+        self.core = Core(encoder, scorer, settings)
+        self.pipeline = Pipeline(self.pre, self.core)
+        # The stages' parts by their long-standing names (metrics, /health, the console and tests read them).
+        self.prompts, self.cache, self.tokens = self.pre.prompts, self.pre.cache, self.pre.tokens
+        self.admission = self.pre.admission
+        self.limits, self._executor = self.core.limits, self.core.executor
+        self.embed_batcher, self.score_batcher = self.core.embed_batcher, self.core.score_batcher
         self.started_at = time.time()
         self.load_seconds = 0.0
         self.choices: dict[str, str] = {}  # start-up choices (backend, dtype) and why, for /health
@@ -63,37 +59,20 @@ class Engine:
     def info(self) -> ModelInfo:
         return self.encoder.info
 
-    # Padding happens here, on the inference thread, in one place for every backend.
-    def _encode_rows(self, rows: Sequence[TokenIds]) -> NDArray[np.float32]:
-        text = self.encoder.text
-        return self.encoder.encode(pad_batch(rows, text.pad_id, text.padding_side))
-
-    def _score_rows(self, rows: Sequence[TokenIds]) -> NDArray[np.float32]:
-        assert self.scorer is not None
-        pairs = self.scorer.pairs
-        return self.scorer.score(pad_batch(rows, pairs.pad_id, pairs.padding_side))
-
-    def _observe_cost(self, record: BatchRecord) -> None:
-        if not record.failed:
-            self.admission.observe(record.batcher, record.tokens, record.seconds)
-
     async def start(self) -> None:
         """Start the batchers and, if configured, warm every model up and time one batch of each."""
-        self.embed_batcher.start()
-        if self.score_batcher:
-            self.score_batcher.start()
+        self.core.start()
         if self.settings.warmup:
-            await warm_up(self)
+            await warm_up(self.pipeline)
         self.ready = True
 
     @property
     def batchers(self) -> list[Batcher]:
-        return [self.embed_batcher] + ([self.score_batcher] if self.score_batcher else [])
+        return self.core.batchers
 
     def add_batch_observer(self, observer: BatchObserver) -> None:
         """Call `observer` after every batch of every model (metrics)."""
-        for batcher in self.batchers:
-            batcher.observers.append(observer)
+        self.core.add_batch_observer(observer)
 
     def health(self) -> list[str]:
         """Why the engine is unhealthy (empty = healthy): a dead inference worker, or a backend that
@@ -110,10 +89,7 @@ class Engine:
     async def stop(self, drain_timeout_s: float = 30.0) -> None:
         """Drain queued work, then release the inference thread and the tokenizer pool."""
         self.ready = False
-        await self.embed_batcher.stop(drain_timeout_s)
-        if self.score_batcher:
-            await self.score_batcher.stop(drain_timeout_s)
-        self._executor.shutdown(wait=True)
+        await self.core.stop(drain_timeout_s)
         self.tokens.close()
 
     # ---- embeddings -------------------------------------------------------------------------
@@ -127,20 +103,27 @@ class Engine:
         dimensions: int | None = None,
         normalize: bool = True,
         truncate: bool = True,
+        priority: WorkClass | None = None,
     ) -> EmbedResult:
         """Vectors for `texts` in order; queries get the model's instruction prompt."""
-        self._check_items(texts, "texts")
+        self.pre.check_items(texts, "texts")
         check_dimensions(dimensions, self.info.dim)
         formatted = [self.prompts.format(text, input_type, instruction) for text in texts]
-        result = await self._embed_raw(formatted, truncate=truncate)
+        work_class = self.pre.classify(self.pre.estimate(formatted), priority)
+        result = await self.pipeline.embed_formatted(formatted, truncate=truncate, work_class=work_class)
         result.vectors = finish_vectors(result.vectors, dimensions=dimensions, normalize=normalize)
         return result
 
     async def embed_token_ids(
-        self, rows: Sequence[Sequence[int]], *, dimensions: int | None = None, normalize: bool = True
+        self,
+        rows: Sequence[Sequence[int]],
+        *,
+        dimensions: int | None = None,
+        normalize: bool = True,
+        priority: WorkClass | None = None,
     ) -> EmbedResult:
         """Vectors for pre-tokenised inputs (OpenAI accepts token ids); ids are used as given."""
-        self._check_items(rows, "texts")
+        self.pre.check_items(rows, "texts")
         check_dimensions(dimensions, self.info.dim)
         vocab = self.info.vocab_size
         for i, row in enumerate(rows):
@@ -158,13 +141,10 @@ class Engine:
                     f"texts[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
                     param="texts",
                 )
-        with self.admission.admit("embed", sum(len(row) for row in rows)):
-            raw, timings = await self.embed_batcher.submit([list(row) for row in rows])
-        return EmbedResult(
-            vectors=finish_vectors(raw, dimensions=dimensions, normalize=normalize),
-            token_counts=[len(row) for row in rows],
-            timings=timings,
-        )
+        work_class = self.pre.classify(sum(len(row) for row in rows), priority)
+        result = await self.pipeline.embed_ids(rows, work_class)
+        result.vectors = finish_vectors(result.vectors, dimensions=dimensions, normalize=normalize)
+        return result
 
     async def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts as the model would see them (special tokens included), before truncation."""
@@ -178,38 +158,6 @@ class Engine:
         """The tokens the model is fed for `text`, with their character spans (TEI /tokenize)."""
         return await self.tokens.pieces(text, add_special_tokens)
 
-    def _estimate(self, texts: Sequence[str], limit: int) -> int:
-        return sum(min(self.tokens.estimate_tokens(len(text)), limit) for text in texts)
-
-    async def _embed_raw(
-        self, formatted: Sequence[str], *, truncate: bool, use_cache: bool = True, param: str = "texts"
-    ) -> EmbedResult:
-        vectors: list[NDArray[np.float32] | None] = [None] * len(formatted)
-        counts = [0] * len(formatted)
-        misses: list[int] = []
-        for i, text in enumerate(formatted):
-            hit = self.cache.get(text) if use_cache else None
-            if hit is not None and (truncate or hit.tokens_total <= self.info.max_tokens):
-                vectors[i], counts[i] = hit.vector, hit.tokens_used
-            else:
-                misses.append(i)
-        timings = Timings()
-        if misses:
-            miss_texts = [formatted[i] for i in misses]
-            with self.admission.admit("embed", self._estimate(miss_texts, self.info.max_tokens)):
-                started = time.perf_counter()
-                ids, totals = await self.tokens.texts(miss_texts, truncate=truncate, param=param)
-                timings.tokenization = time.perf_counter() - started
-                raw, batch_timings = await self.embed_batcher.submit(ids)
-            check_finite(raw, "embeddings")
-            timings.merge(batch_timings)
-            for row, i in enumerate(misses):
-                vectors[i], counts[i] = raw[row], len(ids[row])
-                if use_cache:
-                    self.cache.put(formatted[i], CachedEmbedding(raw[row], len(ids[row]), totals[row]))
-        stacked = np.stack(vectors) if formatted else np.zeros((0, self.info.dim), np.float32)  # type: ignore[arg-type]
-        return EmbedResult(vectors=stacked, token_counts=counts, timings=timings)
-
     # ---- reranking --------------------------------------------------------------------------
 
     async def rerank(
@@ -220,6 +168,7 @@ class Engine:
         top_k: int | None = None,
         method: RerankMethod = "auto",
         instruction: str | None = None,
+        priority: WorkClass | None = None,
     ) -> RerankResult:
         """Passages ranked for the query, best first (see `ranking.rank` for the two stages)."""
         if len(query) > self.settings.max_chars_per_item:
@@ -227,7 +176,7 @@ class Engine:
             raise InputTooLarge(f"query has {len(query)} characters; at most {limit}", param="query")
         if not has_visible_text(query):
             raise InvalidInput(f"query {BLANK_MESSAGE}", param="query")
-        self._check_items(passages, "passages")
+        self.pre.check_items(passages, "passages")
         if len(passages) > self.settings.max_passages_per_rerank:
             raise InputTooLarge(
                 f"passages has {len(passages)} items; at most {self.settings.max_passages_per_rerank} "
@@ -238,59 +187,40 @@ class Engine:
             raise InvalidInput("top_k must be at least 1", param="top_k")
         if top_k is not None:  # asking for more than there is returns them all (Cohere's top_n does the same)
             top_k = min(top_k, len(passages))
-        return await rank(self, query, passages, top_k=top_k, method=method, instruction=instruction)
+        chosen = choose_method(method, self.settings.rerank_default_method, self.scorer is not None)
+        candidates = self.settings.rerank_candidates
+        # The class follows the whole request's size: the passages, plus the query once per cross-encoded pair.
+        cost = self.pre.estimate(passages)
+        if chosen == "cross-encoder":
+            pairs = cross_encoded_count(len(passages), top_k, candidates)
+            cost += pairs * self.tokens.estimate_tokens(len(query))
+        work_class = self.pre.classify(cost, priority)
+        return await rank(
+            self.pipeline, query, passages, method=chosen, top_k=top_k, instruction=instruction,
+            candidates=candidates, work_class=work_class,
+        )  # fmt: skip
 
     async def bi_encoder_scores(
         self, query: str, passages: Sequence[str], instruction: str | None
     ) -> tuple[NDArray[np.float32], int, Timings]:
         """Cosine of the query (as a query) with each passage (as a document)."""
-        q = await self._embed_raw([self.prompts.format(query, "query", instruction)], truncate=True)
-        docs = [self.prompts.format(p, "document") for p in passages]
-        d = await self._embed_raw(docs, truncate=True)
-        q.timings.merge(d.timings)
-        cosines = (l2_normalize(d.vectors) @ l2_normalize(q.vectors)[0]).astype(np.float32)
-        return cosines, q.total_tokens + d.total_tokens, q.timings
+        return await self.pipeline.bi_encoder_scores(query, passages, instruction)
 
     async def cross_encoder_scores(
         self, query: str, passages: Sequence[str], instruction: str | None = None
     ) -> tuple[NDArray[np.float32], int, Timings]:
         """Raw reranker logits for (query, passage) pairs; `instruction` reaches instruction-aware rerankers."""
-        assert self.scorer is not None and self.score_batcher is not None
-        # The query is repeated in every pair: its cost counts once per pair, cut to the reranker's limit.
-        limit = self.scorer.info.max_tokens
-        query_cost = self.tokens.estimate_tokens(len(query))
-        estimate = sum(min(query_cost + self.tokens.estimate_tokens(len(p)), limit) for p in passages)
-        with self.admission.admit("score", estimate):
-            started = time.perf_counter()
-            ids = await self.tokens.pairs_of(query, passages, instruction)
-            tokenization = time.perf_counter() - started
-            logits, timings = await self.score_batcher.submit(ids)
-        timings.tokenization = tokenization
-        logits = logits.reshape(-1)
-        check_finite(logits, "reranker scores")
-        return logits, sum(len(row) for row in ids), timings
-
-    # ---- limits and status ------------------------------------------------------------------
+        return await self.pipeline.cross_encoder_scores(query, passages, instruction)
 
     def check_items(self, items: Sequence[Any], name: str) -> None:
         """The per-request limits (count, characters per item); for routes that reach no other method."""
-        self._check_items(items, name)
+        self.pre.check_items(items, name)
 
-    def _check_items(self, items: Sequence[Any], name: str) -> None:
-        if len(items) == 0:
-            raise InvalidInput(f"{name} must not be empty", param=name)
-        if len(items) > self.settings.max_items_per_request:
-            raise InputTooLarge(
-                f"{name} has {len(items)} items; at most {self.settings.max_items_per_request} per request",
-                param=name,
-            )
-        limit = self.settings.max_chars_per_item
-        for i, item in enumerate(items):
-            if isinstance(item, str) and len(item) > limit:
-                raise InputTooLarge(f"{name}[{i}] has {len(item)} characters; at most {limit}", param=name)
-            # The wire schemas refuse these first (naming their field); this covers every other caller.
-            if isinstance(item, str) and not has_visible_text(item):
-                raise InvalidInput(f"{name}[{i}] {BLANK_MESSAGE}", param=name)
+    def check_body(self, body_bytes: int, priority: WorkClass | None = None) -> None:
+        """Refuse (429) a request body of this size before it is read when it certainly will not be admitted."""
+        self.pre.check_body(body_bytes, [b.name for b in self.batchers], priority)
+
+    # ---- status -----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         """Counters for /health and the console."""
@@ -302,5 +232,28 @@ class Engine:
                 b.name: {**vars(b.stats), "queued_items": b.queued_items, "queued_tokens": b.queued_tokens}
                 for b in batchers
             },
+            "classes": self.class_stats(),
             "uptime_s": round(time.time() - self.started_at, 1),
         }
+
+    def class_stats(self) -> dict[str, Any]:
+        """Per class of work: admission counters and each batcher's requests, batches and waits."""
+        settings = self.settings
+        out: dict[str, Any] = {
+            "enabled": settings.work_classes,
+            "interactive_max_tokens": settings.interactive_max_tokens,
+            "interactive_share": settings.interactive_share,
+            "bulk_slice_ms": settings.bulk_slice_ms if settings.work_classes else 0.0,
+        }
+        for work_class in WORK_CLASSES:
+            out[work_class] = {
+                "admission": vars(self.admission.by_class[work_class]),
+                "batchers": {
+                    b.name: {**vars(b.scheduler.stats[work_class]), "queued_items": b.queued_items_of(work_class)}
+                    for b in self.batchers
+                },
+            }
+        return out
+
+
+__all__ = ["Engine", "RerankMethod"]
