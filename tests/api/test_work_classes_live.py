@@ -16,8 +16,9 @@ from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
-# Small bulk requests (24 texts of ~22 tokens; bulk above 200 tokens) keep the test short on a busy machine.
-ENV = {"MAX_QUEUE_WAIT_S": "1", "REQUEST_TIMEOUT_S": "60", "UI_ENABLED": "false", "ACCESS_LOG": "false",
+# Bulk requests of 48 texts of ~22 tokens (bulk above 200 tokens) from 12 clients are ~13k tokens queued: past
+# a 0.5 s admission limit on a quiet machine too (so the flood surely gets 429s), yet short on a busy one.
+ENV = {"MAX_QUEUE_WAIT_S": "0.5", "REQUEST_TIMEOUT_S": "60", "UI_ENABLED": "false", "ACCESS_LOG": "false",
        "EMBED_CACHE_MB": "0", "INTERACTIVE_MAX_TOKENS": "200"}  # fmt: skip
 
 
@@ -31,8 +32,8 @@ async def test_queries_stay_fast_and_admitted_while_bulk_floods() -> None:
             bulk_seconds: list[float] = []
 
             async def bulk_client() -> None:
-                while True:  # ~530 tokens: bulk by size
-                    body = {"texts": [text_of(rng, 20) for _ in range(24)]}
+                while True:  # ~1,060 tokens: bulk by size
+                    body = {"texts": [text_of(rng, 20) for _ in range(48)]}
                     sent = time.perf_counter()
                     response = await client.post("/embed", json=body)
                     bulk_status.append(response.status_code)
