@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -16,6 +17,13 @@ import httpx
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE_URL = "http://localhost:9000"
+
+
+def service_url_from_env() -> str:
+    """EMBEDRANK_SERVICE_URL, else http://localhost:9000: the same default for the CLI and the Python API."""
+    return os.environ.get("EMBEDRANK_SERVICE_URL") or DEFAULT_SERVICE_URL
+
+
 # 429 = overloaded and 503 = not ready are the service's own transient answers; 502/504 come from proxies.
 _TRANSIENT = frozenset({429, 502, 503, 504})
 
