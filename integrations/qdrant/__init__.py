@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from integrations.qdrant.ingest import IngestReport, delete_sources, ingest_paths
-    from integrations.qdrant.searcher import SearchHit, SearchResult, search
     from integrations.qdrant.migrate import migrate_local_mode
+    from integrations.qdrant.searcher import SearchHit, SearchResult, search
     from integrations.qdrant.store import QdrantTarget, Store, open_store
 
 __all__ = [

@@ -33,6 +33,7 @@ class IngestReport:
     chunks_deleted: int = 0
     sources_pruned: int = 0
     prune: bool = True
+    store_seconds: float = 0.0  # writes, deletes, skip checks and BM25 vectors: the store's share of `seconds`
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -55,6 +56,7 @@ class IngestReport:
             "removed": self.removed,
             "skipped": [{"path": path, "reason": reason} for path, reason in self.skipped],
             "seconds": round(self.seconds, 3),
+            "store_seconds": round(self.store_seconds, 3),
             "chunks_per_second": round(self.chunks_per_second, 1),
         }
 
@@ -98,10 +100,12 @@ def ingest_paths(
         report.files_seen = len(found.files)
         with store.opened(qdrant, collection) as target_store:
             target_store.ensure(info.dim)
-            skip = None if force else _skip_check(target_store, plan)
+            skip = None if force else _skip_check(target_store, plan, report)
             stream = pipeline.pieces(found.files, plan, svc, skip, lambda _: _unchanged(report))
             write_all(target_store, stream, len(found.files), progress, report)
+            began = time.perf_counter()
             handle_removed(target_store, paths, found.files, report)
+            report.store_seconds += time.perf_counter() - began
     finally:
         if own_service:
             svc.close()
@@ -120,8 +124,15 @@ def _unchanged(report: IngestReport) -> None:
     report.files_unchanged += 1
 
 
-def _skip_check(target_store: Store, plan: Plan) -> Any:
-    return lambda source, sha256: pipeline.is_unchanged(target_store, source, plan.fingerprint(sha256))
+def _skip_check(target_store: Store, plan: Plan, report: IngestReport) -> Any:
+    def check(source: str, sha256: str) -> bool:
+        began = time.perf_counter()
+        try:
+            return pipeline.is_unchanged(target_store, source, plan.fingerprint(sha256))
+        finally:
+            report.store_seconds += time.perf_counter() - began
+
+    return check
 
 
 def make_plan(info: ServiceInfo, size: int, overlap: int, layout: str, jsonl_field: str, batch_size: int) -> Plan:
@@ -146,7 +157,9 @@ def write_all(target_store: Store, stream: Iterable[Piece], total: int, progress
             if piece.error:
                 report.skipped.append((piece.path, piece.error))
             report.chunks_written += len(piece.rows)
+            began = time.perf_counter()
             written = writer.apply(piece)
+            report.store_seconds += time.perf_counter() - began + piece.bm25_seconds
             if written is not None:
                 report.files_ingested += 1
                 report.chunks_deleted += written.deleted

@@ -15,6 +15,7 @@ from integrations.qdrant.store_edge import CONFIG_FILE, EdgeStore, local_mode_co
 log = logging.getLogger(__name__)
 
 BACKUP = "local-mode-backup"
+DONE = "MIGRATED"
 _PAGE = 512
 
 
@@ -42,15 +43,18 @@ def migrate_local_mode(folder: str | Path) -> list[Migrated]:
         for name in ("meta.json", "collection", ".lock"):
             if (root / name).exists():
                 shutil.move(str(root / name), str(backup / name))
-    elif not local_mode_collections(backup):
+    elif not local_mode_collections(backup) or (backup / DONE).exists():
         raise StoreError(f"{root} holds no qdrant-client local-mode store (no meta.json): nothing to migrate")
     from integrations.qdrant.store_client import _qdrant
 
     client = _qdrant().QdrantClient(path=str(backup))
     try:
-        return [_copy(client, root, name) for name in local_mode_collections(backup) if name != "(none)"]
+        done = [_copy(client, root, name) for name in local_mode_collections(backup) if name != "(none)"]
     finally:
         client.close()
+    # Without this mark a later call resumes (an interrupted run); with it, the shards are the user's now.
+    (backup / DONE).write_text("migrated to Qdrant Edge shards in the parent folder\n")
+    return done
 
 
 def _copy(client: Any, root: Path, name: str) -> Migrated:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ class Piece:
     done: bool = False
     total: int = 0
     error: str = ""  # the file was skipped: why
+    bm25_seconds: float = 0.0  # spent computing the rows' BM25 vectors (store-side work, reported apart)
 
 
 def source_key(path: Path) -> str:
@@ -146,9 +148,11 @@ def _embed_many(jobs: list[tuple[LoadedDoc, list[Chunk]]], plan: Plan, embedder:
     vectors = _embed(texts, plan, embedder)
     cursor = 0
     for doc, chunks in jobs:
+        began = time.perf_counter()
         rows = make_rows(doc, chunks, 0, vectors[cursor : cursor + len(chunks)], plan)
+        spent = time.perf_counter() - began
         cursor += len(chunks)
-        yield Piece(str(doc.path), source_key(doc.path), rows, done=True, total=len(rows))
+        yield Piece(str(doc.path), source_key(doc.path), rows, done=True, total=len(rows), bm25_seconds=spent)
 
 
 def _embed_stream(
@@ -163,8 +167,10 @@ def _embed_stream(
 
 
 def _one(doc: LoadedDoc, batch: list[Chunk], start: int, plan: Plan, embedder: Embedder) -> Generator[Piece, None, int]:
-    rows = make_rows(doc, batch, start, _embed([c.text for c in batch], plan, embedder), plan)
-    yield Piece(str(doc.path), source_key(doc.path), rows)
+    vectors = _embed([c.text for c in batch], plan, embedder)
+    began = time.perf_counter()
+    rows = make_rows(doc, batch, start, vectors, plan)
+    yield Piece(str(doc.path), source_key(doc.path), rows, bm25_seconds=time.perf_counter() - began)
     log.info("%s: %d chunks embedded so far", doc.path, start + len(rows))
     return start + len(rows)
 
