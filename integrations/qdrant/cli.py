@@ -187,11 +187,11 @@ def run_ingest(args: argparse.Namespace) -> int:
         f"  chunks: {report.chunks_written} written, {report.chunks_deleted} deleted"
         f" ({report.chunks_per_second:.1f} chunks/s over {report.seconds:.1f} s)"
     )
+    gone = f"{len(report.removed)} file{'s' if len(report.removed) != 1 else ''} gone from the folder"
     if report.removed and report.prune:
-        print(f"  {len(report.removed)} files gone from the folder since the last run: their chunks were deleted")
+        print(f"  {gone} since the last run: their chunks were deleted")
     elif report.removed:
-        print(f"  {len(report.removed)} files gone from the folder are still searchable (--no-prune); "
-              "run again without --no-prune to delete them")  # fmt: skip
+        print(f"  {gone}, still searchable (--no-prune): run again without --no-prune to delete their chunks")
     for source in report.removed:
         print(f"  removed {_short(source)}")
     for path, reason in report.skipped:

@@ -33,6 +33,10 @@ class ClientStore(Store):
         self.indexes = indexes  # local mode has no payload indexes (and warns when asked)
         self._warned_sparse = False
 
+    def describe(self) -> str:
+        where = self.target.url or f"qdrant-client local mode at {self.target.folder}"
+        return f"collection {self.collection!r} in {where}"
+
     @classmethod
     def connect(cls, target: QdrantTarget, collection: str) -> ClientStore:
         client = _qdrant().QdrantClient(url=target.url, api_key=target.api_key)

@@ -152,13 +152,14 @@ def test_large_text_file_streams_in_bounded_batches(
 ) -> None:
     monkeypatch.setattr(loaders, "STREAM_BYTES", 1024 * 1024)
     monkeypatch.setattr(loaders, "BLOCK_BYTES", 128 * 1024)
+    from tests.tiny_models import WORDS  # the tiny model's vocabulary: ~1 token a word, so chunks stay long
+
     big = tmp_path / "big.txt"
-    paragraph = "the quick brown fox jumps over the lazy dog and keeps running through the forest " * 3
     with big.open("w") as handle:
-        for i in range(30_000):
-            handle.write(f"{i} {paragraph}\n\n")
+        for i in range(10_000):
+            handle.write(" ".join(WORDS[(i + k) % len(WORDS)] for k in range(90)) + "\n\n")
     size = big.stat().st_size
-    assert size > 6 * 1024 * 1024
+    assert size > 4 * 1024 * 1024
     target = QdrantTarget(path=str(tmp_path / "q"))
     caplog.set_level("INFO", logger="integrations.qdrant.pipeline")
     with EmbedrankClient(tiny_service) as client:
