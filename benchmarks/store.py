@@ -191,7 +191,7 @@ def run(engine: str, size: int, budget: float, on_disk: bool = False, sparse: bo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--engines", nargs="+", default=["local-mode", "edge"])
     parser.add_argument("--index-budget", type=float, default=300.0, help="seconds per run beyond the upserts")
     parser.add_argument("--million", action="store_true", help="also 1M chunks on Edge with on-disk vectors")

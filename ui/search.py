@@ -142,7 +142,7 @@ class SearchHandlers:
                 rerank=rerank != "off",
                 use_cross_encoder=RERANK_CHOICES.get(rerank),
                 candidates=int(candidates or 50),
-                mode=mode if mode in MODE_CHOICES else "hybrid",
+                mode=mode if mode in MODE_CHOICES else "hybrid",  # type: ignore[arg-type]  # checked here
                 qdrant=target,
                 service=self.service,  # type: ignore[arg-type]  # duck-typed EmbedrankClient
             )

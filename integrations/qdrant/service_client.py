@@ -116,9 +116,11 @@ class EmbedrankClient:
             vectors.extend(got)
         return vectors
 
-    def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
+    def count_tokens(self, texts: Sequence[str], batch_size: int = 32) -> list[int] | None:
         """Exact token counts (no special tokens) from the service's TEI `/tokenize`, or None when the
-        service has no such endpoint or its backend exposes no tokenizer (remembered per client)."""
+        service has no such endpoint or its backend exposes no tokenizer (remembered per client).
+
+        Small batches: /tokenize answers an object per token, ~10 MB of Python objects for 256 chunks."""
         counts: list[int] = []
         for start in range(0, len(texts), batch_size):
             if not self._can_tokenize:

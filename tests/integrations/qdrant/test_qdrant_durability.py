@@ -9,15 +9,13 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("qdrant_edge")
-
-from qdrant_server import running_server
 
 from integrations.qdrant import ingest_paths, loaders, pipeline
 from integrations.qdrant.service_client import EmbedrankClient
@@ -136,47 +134,43 @@ class _Recording:
         return self.client.count_tokens(texts, batch_size)
 
 
-@pytest.fixture(scope="module")
-def tiny_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server with the tiny random Qwen3 (fast: a 64-wide, 2-layer model) for the large-file test."""
-    from tests import tiny_models
-
-    workdir = tmp_path_factory.mktemp("tiny")
-    model = tiny_models.build_qwen3_embedding(workdir / "qwen3")
-    with running_server(workdir, MODEL_NAME=str(model)) as url:
-        yield url
-
-
-def test_large_text_file_streams_in_bounded_batches(
-    tmp_path: Path, tiny_service: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(loaders, "STREAM_BYTES", 1024 * 1024)
-    monkeypatch.setattr(loaders, "BLOCK_BYTES", 128 * 1024)
-    from tests.tiny_models import WORDS  # the tiny model's vocabulary: ~1 token a word, so chunks stay long
-
-    big = tmp_path / "big.txt"
+def _ingest_big(tmp_path: Path, service_url: str, lines: int) -> tuple[Any, int, int, _Recording]:
+    """Ingest a generated text file of `lines` paragraphs; (report, file size, peak traced bytes, recorder)."""
+    big = tmp_path / f"big{lines}.txt"
+    words = ["retry", "handler", "socket", "timeout", "buffer", "cluster", "replica", "shard", "token", "query"]
     with big.open("w") as handle:
-        for i in range(10_000):
-            handle.write(" ".join(WORDS[(i + k) % len(WORDS)] for k in range(90)) + "\n\n")
-    size = big.stat().st_size
-    assert size > 4 * 1024 * 1024
-    target = QdrantTarget(path=str(tmp_path / "q"))
-    caplog.set_level("INFO", logger="integrations.qdrant.pipeline")
-    with EmbedrankClient(tiny_service) as client:
+        for i in range(lines):  # ~180 words: about one 200-token chunk per paragraph
+            handle.write(f"{i} " + " ".join(words[(i * 7 + k) % len(words)] for k in range(180)) + "\n\n")
+    with EmbedrankClient(service_url) as client:
         recorder = _Recording(client)
+        recorder.health()
         tracemalloc.start()
         try:
-            report = ingest_paths([big], "big", qdrant=target, service=recorder)  # type: ignore[arg-type]
+            report = ingest_paths([big], big.stem, qdrant=QdrantTarget(path=str(tmp_path / "q")), service=recorder)  # type: ignore[arg-type]
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    assert report.files_ingested == 1 and report.chunks_written > 2 * pipeline.FLUSH_CHUNKS
-    assert max(recorder.batches) <= pipeline.FLUSH_CHUNKS and len(recorder.batches) > 2
-    progress = [r.getMessage() for r in caplog.records if "embedded so far" in r.getMessage()]
-    assert len(progress) == len(recorder.batches)  # one write (and one progress line) per bounded batch
-    # Whole-file loading holds the bytes, the text and every chunk at once (> 2x the file); streaming does not.
-    assert peak < size / 3, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
-    with opened(target, "big") as store:
+    with opened(QdrantTarget(path=str(tmp_path / "q")), big.stem) as store:
         assert store.count() == report.chunks_written
         assert store.stored_metadata(big.resolve().as_posix())["hash"] == loaders.file_sha256(big)  # type: ignore[index]
+    return report, big.stat().st_size, peak, recorder
+
+
+def test_large_text_file_streams_in_bounded_batches(
+    tmp_path: Path, service_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Files above STREAM_BYTES are read block by block and written FLUSH_CHUNKS at a time: the peak memory
+    of a file twice as large stays the same (loading it whole would double it)."""
+    monkeypatch.setattr(loaders, "STREAM_BYTES", 256 * 1024)
+    monkeypatch.setattr(loaders, "BLOCK_BYTES", 64 * 1024)
+    caplog.set_level("INFO", logger="integrations.qdrant.pipeline")
+    _, small_size, small_peak, _ = _ingest_big(tmp_path, service_url, 700)
+    caplog.clear()
+    report, size, peak, recorder = _ingest_big(tmp_path, service_url, 1400)
+    assert size > 1.9 * small_size > 4 * loaders.STREAM_BYTES
+    assert report.files_ingested == 1 and report.chunks_written > 4 * pipeline.FLUSH_CHUNKS
+    assert max(recorder.batches) <= pipeline.FLUSH_CHUNKS and len(recorder.batches) > 4
+    progress = [r.getMessage() for r in caplog.records if "embedded so far" in r.getMessage()]
+    assert len(progress) == len(recorder.batches)  # one write (and one progress line) per bounded batch
+    assert peak < 1.3 * small_peak, f"peak {peak / 1e6:.1f} MB vs {small_peak / 1e6:.1f} MB for half the file"
     json.dumps(report.as_dict())
