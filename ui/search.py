@@ -41,8 +41,8 @@ def default_collection() -> str:
 
 
 def default_location() -> str:
-    """Where `embedrank ingest` writes by default: QDRANT_URL, else EMBEDRANK_QDRANT_PATH or ./qdrant_data."""
-    return os.environ.get("QDRANT_URL") or os.environ.get("EMBEDRANK_QDRANT_PATH") or "./qdrant_data"
+    """Where `embedrank ingest` writes by default: QDRANT_URL, else QDRANT_PATH or ./qdrant_data."""
+    return os.environ.get("QDRANT_URL") or os.environ.get("QDRANT_PATH") or "./qdrant_data"
 
 
 class InProcessService:

@@ -108,7 +108,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qdrant-path",
         default=_default_path(),
-        help="embedded store folder, Qdrant Edge (default ./qdrant_data, env EMBEDRANK_QDRANT_PATH)",
+        help="embedded store folder, Qdrant Edge (default ./qdrant_data, env QDRANT_PATH)",
     )
     parser.add_argument(
         "--qdrant-url", default=env("QDRANT_URL"), help="Qdrant server/cluster URL instead of --qdrant-path"
@@ -119,7 +119,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _default_path() -> str:
-    return os.environ.get("EMBEDRANK_QDRANT_PATH") or "./qdrant_data"
+    return os.environ.get("QDRANT_PATH") or "./qdrant_data"
 
 
 def _target(args: argparse.Namespace) -> Any:

@@ -35,8 +35,8 @@ class StoreError(RuntimeError):
 
 
 def default_path() -> str:
-    """EMBEDRANK_QDRANT_PATH, else ./qdrant_data (shown absolute wherever it is reported)."""
-    return os.environ.get("EMBEDRANK_QDRANT_PATH") or DEFAULT_PATH
+    """QDRANT_PATH, else ./qdrant_data (shown absolute wherever it is reported)."""
+    return os.environ.get("QDRANT_PATH") or DEFAULT_PATH
 
 
 @dataclass(frozen=True)

@@ -167,9 +167,9 @@ def test_edge_lock_names_the_way_out(tmp_path: Path) -> None:
 
 def test_summaries_show_the_folder_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EMBEDRANK_QDRANT_PATH", raising=False)
+    monkeypatch.delenv("QDRANT_PATH", raising=False)
     assert QdrantTarget().describe() == f"Qdrant Edge at {tmp_path.resolve() / 'qdrant_data'}"
-    monkeypatch.setenv("EMBEDRANK_QDRANT_PATH", "elsewhere")
+    monkeypatch.setenv("QDRANT_PATH", "elsewhere")
     assert QdrantTarget().folder == tmp_path.resolve() / "elsewhere"
     with pytest.raises(StoreError, match="collection name"):
         EdgeStore(QdrantTarget(), "../escape")
