@@ -173,7 +173,11 @@ class EmbedrankClient:
                 self._sleep(attempt, response.headers.get("Retry-After"), f"HTTP {response.status_code}")
                 continue
             if response.is_success:
-                return response.json()
+                body = response.json()
+                # httpx's response and its stream refer to each other: a cycle the collector frees late,
+                # keeping every answer's bytes alive meanwhile (~0.2 MB per /tokenize batch). Break it now.
+                response.stream = httpx.ByteStream(b"")
+                return body
             hint = (
                 " (the service wants an API key: --api-key or EMBEDRANK_API_KEY)" if response.status_code == 401 else ""
             )
