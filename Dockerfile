@@ -2,13 +2,13 @@
 # embedrank: the API server in a small, non-root image.
 #   docker build -t embedrank .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/embedrank:<tag> --push .
-# Build args: EXTRAS (pip extras, default "ui,qdrant"), TORCH_VERSION (pinned like .ci/setup).
+# Build args: EXTRAS (pip extras, default "ui,qdrant,tiktoken"), TORCH_VERSION (pinned like .ci/setup).
 ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ARG TARGETARCH
 ARG TORCH_VERSION=2.13.0
-ARG EXTRAS=ui,qdrant
+ARG EXTRAS=ui,qdrant,tiktoken
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 # torch first and pinned. amd64: the CPU wheel (PyPI's default bundles CUDA, gigabytes);

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ import httpx  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from service.ray_serve import APP_NAME, PID_HEADER, build_application  # noqa: E402
-from tests.live_server import free_port  # noqa: E402
+from tests.live_server import free_port, serve  # noqa: E402
 from tests.ray.local_cluster import local_cluster, wait_ready  # noqa: E402  (before ray: loopback switches)
 
 WORDS = "the quick brown fox jumps over a lazy dog while embeddings of short passages are computed".split()  # noqa: SIM905
@@ -100,18 +99,9 @@ def measure(base: str, seconds: float, clients: int, texts: int, server_pid: int
 
 def plain_point(args: argparse.Namespace) -> dict[str, Any]:
     """The same load on `embedrank serve` with one torch thread: what the Serve hop costs."""
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "NUM_THREADS": "1", "UI_ENABLED": "false",
-           "ACCESS_LOG": "false"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
-        point = measure(base, args.seconds, args.clients, args.texts, server_pid=proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+    env = {"NUM_THREADS": "1", "UI_ENABLED": "false", "ACCESS_LOG": "false"}
+    with serve(env, timeout_s=180) as server:
+        point = measure(server.url, args.seconds, args.clients, args.texts, server_pid=server.pid)
     point["cpus_reserved"] = 1
     point["texts_per_reserved_cpu_s"] = point["texts_per_s"]
     print(f"plain embedrank serve (1 thread): {point}", flush=True)

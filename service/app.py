@@ -11,18 +11,29 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import cohere, health, native, openai, tei
+from service.api import health
+from service.api.cohere import Cohere
+from service.api.dialect import Dialect
 from service.api.errors import install_error_handlers
 from service.api.home import home_router
+from service.api.infinity import Infinity
 from service.api.loop_lag import LoopLagMonitor
 from service.api.middleware import install_middleware, observe_engine
+from service.api.native import Native
+from service.api.openai import OpenAI
+from service.api.registry import install_dialects
 from service.api.responses import FastJSONResponse
+from service.api.tei import TEI
 from service.backends.registry import load_encoder, load_scorer
 from service.backends.selection import choose_backend
 from service.config import Settings
 from service.engine import Engine
 
 logger = logging.getLogger(__name__)
+
+# Every wire dialect, registered once per app. The first is the default for paths no dialect owns;
+# on shared paths (/embed, /rerank) the body's identifying key picks one, in this order.
+DIALECTS: tuple[type[Dialect], ...] = (Native, OpenAI, Cohere, TEI, Infinity)
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -63,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="embedrank",
         version=__version__,
-        description="Local-first embeddings and reranking: one model, the native, OpenAI, Cohere/Jina and TEI APIs.",
+        description=(
+            "Local-first embeddings and reranking: one model, the native, OpenAI, Cohere/Jina, TEI and "
+            "Infinity/vLLM APIs."
+        ),
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
     )
@@ -71,10 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_middleware(app, settings)
     app.include_router(health.router)
-    app.include_router(native.router)
-    app.include_router(openai.router)
-    app.include_router(cohere.router)
-    app.include_router(tei.router)
+    install_dialects(app, [dialect() for dialect in DIALECTS])
     console = False
     if settings.ui_enabled:
         from ui import mount_console  # gradio is imported only inside, and only if installed

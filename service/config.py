@@ -100,8 +100,17 @@ class Settings(BaseSettings):
     rerank_compat_method: RerankMethodChoice = Field(
         "auto",
         description=(
-            "Reranker behind the Cohere/Jina routes (/v1/rerank, /v2/rerank) and TEI /rerank, which have no "
+            "Reranker behind the Cohere/Jina routes (/v1/rerank, /v2/rerank), TEI and Infinity /rerank, which have no "
             "per-request switch: auto = the cross-encoder when CROSS_ENCODER_MODEL is set, else bi-encoder cosine."
+        ),
+    )
+
+    openai_token_ids: Literal["cl100k_base", "model"] = Field(
+        "cl100k_base",
+        description=(
+            "What token ids in OpenAI's `input` mean: cl100k_base = OpenAI's own tokens (what LangChain's "
+            "OpenAIEmbeddings and LiteLLM send), decoded to text and embedded like the string (needs the "
+            "`tiktoken` extra, else 400); model = ids of the served model's tokenizer (from /tokenize)."
         ),
     )
 
@@ -116,7 +125,12 @@ class Settings(BaseSettings):
     )
     max_batch_items: int = Field(64, ge=1, description="Most inputs in one forward pass.")
     batch_wait_ms: float = Field(
-        2.0, ge=0, description="How long the batcher waits for company when the model is busy (ms)."
+        2.0,
+        ge=0,
+        description=(
+            "Right after a busy round, how long (ms) the batcher waits for that round's callers to come back: "
+            "up to the larger of this and 5% of the last round (at most 50 ms); never when idle; 0 = never."
+        ),
     )
     batch_order: Literal["length", "fifo"] = Field(
         "length",
@@ -160,8 +174,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None,
         description=(
-            "One key or several, comma-separated. When set, every route except /health and /ready needs "
-            "'Authorization: Bearer <key>' or 'X-API-Key: <key>' (/docs and /openapi.json included)."
+            "One key or several, comma-separated. When set, every route except /health, /ready and GET / needs "
+            "'Authorization: Bearer <key>', 'Authorization: <key>' or 'X-API-Key: <key>' (/docs and "
+            "/openapi.json included)."
         ),
     )
     cors_origins: str = Field(
@@ -170,6 +185,23 @@ class Settings(BaseSettings):
     )
     cors_allow_credentials: bool = Field(
         False, description="Let browsers send cookies cross-origin; refused together with the origin '*'."
+    )
+    allowed_hosts: str = Field(
+        "",
+        description=(
+            "Comma-separated Host names served besides loopback ones ('.example.com' = any subdomain, "
+            "'*' = any). Bound to loopback, other Hosts get 400 (DNS rebinding); on other binds, "
+            "checked only when set. Put your reverse proxy's public name here."
+        ),
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A connection must send a complete request head within this (else closed)."
+    )
+    keep_alive_timeout_s: float = Field(
+        5.0, gt=0, description="An idle kept-alive connection is closed after this many seconds."
+    )
+    max_connections: int = Field(
+        512, ge=1, description="Open connections at most; more get 503 and are closed at once."
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
     metrics_require_key: bool = Field(
@@ -187,6 +219,27 @@ class Settings(BaseSettings):
 
     # --- optional parts ---
     ui_enabled: bool = Field(True, description="Mount the Gradio console at /ui when gradio is installed.")
+    qdrant_url: str | None = Field(
+        None,
+        description=(
+            "The Qdrant server the console's Search tab (and `embedrank ingest`) uses; unset = the local "
+            "folder QDRANT_PATH. The console never opens a store a user names."
+        ),
+    )
+    qdrant_path: str = Field(
+        "./qdrant_data", description="The local Qdrant folder searched when QDRANT_URL is unset (never created)."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of QDRANT_URL; sent to that server only.")
+    embedrank_collection: str = Field(
+        "embedrank", description="The collection the console searches by default (the same default as ingest)."
+    )
+    search_collections: str = Field(
+        "",
+        description=(
+            "Comma-separated collections of the configured store the console may search; empty = "
+            "EMBEDRANK_COLLECTION only; '*' = any collection of that store."
+        ),
+    )
     warmup: bool = Field(
         True,
         description=(
@@ -211,6 +264,16 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+
+    @property
+    def search_collection_list(self) -> list[str]:
+        """Collections the console may search; ['*'] = any of the configured store."""
+        names = [name.strip() for name in self.search_collections.split(",") if name.strip()]
+        return names or [self.embedrank_collection]
 
     @property
     def api_keys(self) -> list[str]:

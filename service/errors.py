@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """Base of every error a caller may see; `kind` names it in every dialect's error body."""
 
     status: int = 500
     kind: str = "internal_error"
+    details: list[dict[str, Any]] | None = None  # per-field problems, for dialects that list them
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
@@ -30,7 +33,7 @@ class InputTooLarge(ServiceError):
 
 
 class Overloaded(ServiceError):
-    """The queue is full; the caller should retry after `retry_after` seconds."""
+    """Admission refused the work: it would not finish in time; retry after `retry_after` seconds."""
 
     status = 429
     kind = "overloaded"
@@ -75,6 +78,20 @@ class NotFound(ServiceError):
     kind = "not_found"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A JSON route got another Content-Type, or a Content-Encoding other than gzip."""
+
+    status = 415
+    kind = "unsupported_media_type"
+
+
+class InvalidHost(ServiceError):
+    """The Host header names no host this server answers to (a DNS-rebinding page, a stray proxy)."""
+
+    status = 400
+    kind = "invalid_host"
+
+
 class ModelOutputError(ServiceError):
     """The model produced unusable numbers (NaN/Inf); nothing is returned instead of a bad vector."""
 
@@ -87,19 +104,3 @@ class MissingExtra(RuntimeError):
 
     def __init__(self, package: str, extra: str) -> None:
         super().__init__(f"{package} is not installed: pip install 'embedrank[{extra}]'")
-
-
-# The only exceptions to the table above, kept here so statuses come from one place: OpenAI and
-# Cohere answer every malformed or invalid request with 400, and their SDKs and tools expect it.
-DIALECT_STATUS: dict[str, dict[type[ServiceError], int]] = {
-    "openai": {InvalidInput: 400},
-    "cohere": {InvalidInput: 400},
-}
-
-
-def status_of(error: ServiceError, dialect: str = "native") -> int:
-    """The HTTP status for an error as callers of `dialect` expect it; the classes above are the table."""
-    for cls, status in DIALECT_STATUS.get(dialect, {}).items():
-        if isinstance(error, cls):
-            return status
-    return error.status

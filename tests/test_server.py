@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,39 +12,17 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.live_server import REPO, free_port
+from tests.live_server import SERVE, serve
 
 pytestmark = pytest.mark.slow
 
 
 @contextmanager
 def server(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        # MAX_QUEUE_WAIT_S: admission must let every request in, however slow this machine is today
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "UI_ENABLED": "false", "MAX_QUEUE_WAIT_S": "600", **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, "server died during start-up"
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server not ready"
-            time.sleep(0.2)
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # MAX_QUEUE_WAIT_S: admission must let every request in, however slow this machine is today
+    settings = {"UI_ENABLED": "false", "MAX_QUEUE_WAIT_S": "600", **env}
+    with serve(settings, [*SERVE, "--port", "{port}"], timeout_s=180) as running:
+        yield running.proc, running.url
 
 
 def in_flight(base: str) -> float:

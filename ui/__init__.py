@@ -40,14 +40,14 @@ def mount_console(app: FastAPI, settings: Settings) -> bool:
     from ui.bridge import EngineBridge
     from ui.console import build_console
     from ui.handlers import ConsoleHandlers, api_keys
-    from ui.search import SearchHandlers
+    from ui.search import ConsoleStore, SearchHandlers
 
     bridge = EngineBridge(app)
     handlers = ConsoleHandlers(bridge, settings)
     keys = api_keys(settings)
     gr.mount_gradio_app(
         app,
-        build_console(handlers, SearchHandlers(bridge)),
+        build_console(handlers, SearchHandlers(bridge, ConsoleStore.from_settings(settings))),
         path=MOUNT_PATH,
         auth=_key_login(keys) if keys else None,
         auth_message=LOGIN_MESSAGE if keys else None,
@@ -57,7 +57,7 @@ def mount_console(app: FastAPI, settings: Settings) -> bool:
     )
     _attach_loop(app, bridge)
     if keys:
-        _delegate_login(app)
+        _delegate_login(app, _gradio_app(app))
     app.state.console = handlers
     login = " (log in with the API key)" if keys else ""
     logger.info("console at http://%s:%d%s/%s", settings.host, settings.port, MOUNT_PATH, login)
@@ -77,12 +77,37 @@ def _key_login(keys: list[str]) -> Callable[[str, str], bool]:
     return check
 
 
-def _delegate_login(app: FastAPI) -> None:
+# What Gradio's login page loads before anyone has logged in; every other console route (heartbeat,
+# queue, call, openapi.json, app_id, reset, cancel, startup-events, config...) needs the session or the key.
+LOGIN_PAGE_PATHS = frozenset(
+    {"", "/", "/login", "/login/", "/favicon.ico", "/theme.css", "/gradio_api/theme.css", "/robots.txt",
+     "/manifest.json"}
+)  # fmt: skip
+LOGIN_PAGE_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
+
+
+def _gradio_app(app: FastAPI) -> Any:
+    from starlette.routing import Mount
+
+    return next(route.app for route in app.routes if isinstance(route, Mount) and route.path == MOUNT_PATH)
+
+
+def _delegate_login(app: FastAPI, gradio_app: Any) -> None:
     try:
-        from service.api.auth import delegate_auth
+        from service.api.auth import LoginGate, delegate_auth
     except ImportError:  # a build without the API-key middleware: nothing else guards /ui
         return
-    delegate_auth(app, MOUNT_PATH)
+    from starlette.requests import HTTPConnection
+    from starlette.types import Scope
+
+    def logged_in(scope: Scope) -> bool:
+        """A session cookie that Gradio's /login issued (any other cookie is no login)."""
+        cookies = HTTPConnection(scope).cookies
+        cookie_id = gradio_app.cookie_id
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        return token is not None and token in gradio_app.tokens
+
+    delegate_auth(app, MOUNT_PATH, LoginGate(LOGIN_PAGE_PATHS, LOGIN_PAGE_PREFIXES, logged_in))
 
 
 def _attach_loop(app: FastAPI, bridge: EngineBridge) -> None:

@@ -10,8 +10,6 @@ from ui.search import (
     RERANK_CHOICES,
     SEARCH_COLUMNS,
     SearchHandlers,
-    default_collection,
-    default_location,
     qdrant_available,
 )
 
@@ -129,11 +127,13 @@ def _search_tab(search: SearchHandlers) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             query = gr.Textbox(label="query", elem_id="search-query")
-            with gr.Row():
-                collection = gr.Textbox(default_collection(), label="collection", elem_id="search-collection")
-                location = gr.Textbox(
-                    default_location(), label="Qdrant", info="a local folder or a server URL", elem_id="search-location"
-                )
+            store = search.store
+            collection = gr.Dropdown(
+                [name for name in store.collections if name != "*"] or [store.default_collection],
+                value=store.default_collection, label="collection",
+                allow_custom_value="*" in store.collections, elem_id="search-collection",
+                info=f"in {store.describe()} (the server's QDRANT_URL / QDRANT_PATH)",
+            )  # fmt: skip
         with gr.Column(scale=1):
             top_k = gr.Number(5, precision=0, minimum=1, label="top_k", elem_id="search-top-k")
             candidates = gr.Number(50, precision=0, minimum=1, label="candidates", elem_id="search-candidates")
@@ -148,5 +148,5 @@ def _search_tab(search: SearchHandlers) -> None:
             run = gr.Button("Search", variant="primary", interactive=qdrant_available(), elem_id="search-run")
     summary = gr.Markdown(elem_id="search-summary")
     hits = gr.Dataframe(headers=SEARCH_COLUMNS, label="hits", interactive=False, wrap=True, elem_id="search-hits")
-    inputs = [query, collection, location, top_k, candidates, rerank, mode]
+    inputs = [query, collection, top_k, candidates, rerank, mode]
     run.click(search.search, inputs, [hits, summary], api_name="search", concurrency_limit=CONCURRENCY)

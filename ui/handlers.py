@@ -17,6 +17,7 @@ from service.config import Settings
 from service.engine import EmbedResult, Engine, RerankResult
 from service.engine.postprocess import l2_normalize
 from service.errors import ServiceError
+from service.visible import has_visible_text
 from ui.bridge import EngineBridge
 from ui.render import counters_table, duration, heatmap_html, key_value_table, latency_line, short
 
@@ -45,8 +46,8 @@ def shown(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 
 def lines(blob: str) -> list[str]:
-    """Non-empty lines, stripped: one text (or passage) per line."""
-    return [line.strip() for line in (blob or "").splitlines() if line.strip()]
+    """Lines with visible text, stripped: one text (or passage) per line (blank or invisible lines skipped)."""
+    return [line.strip() for line in (blob or "").splitlines() if has_visible_text(line)]
 
 
 def api_keys(settings: Settings) -> list[str]:

@@ -7,16 +7,19 @@ import importlib.util
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
+from service.config import Settings
 from service.engine import Engine, RerankResult
 from ui.bridge import EngineBridge
 from ui.handlers import shown
 
 if TYPE_CHECKING:
+    from integrations.qdrant import QdrantTarget
     from integrations.qdrant.searcher import SearchResult
     from integrations.qdrant.service_client import Reranked, ServiceInfo
 
@@ -36,13 +39,47 @@ def qdrant_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("qdrant_edge", "qdrant_client"))
 
 
-def default_collection() -> str:
-    return os.environ.get("EMBEDRANK_COLLECTION", DEFAULT_COLLECTION)
+@dataclass(frozen=True)
+class ConsoleStore:
+    """The one Qdrant store the console searches, fixed by the server's settings.
 
+    Users pick a query and a collection (from `collections`), never a URL or a path: the server's
+    Qdrant key goes to the configured server only, and no folder is opened or created on request.
+    """
 
-def default_location() -> str:
-    """Where `embedrank ingest` writes by default: QDRANT_URL, else QDRANT_PATH or ./qdrant_data."""
-    return os.environ.get("QDRANT_URL") or os.environ.get("QDRANT_PATH") or "./qdrant_data"
+    url: str | None = None
+    path: str = "./qdrant_data"
+    api_key: str | None = None
+    collections: tuple[str, ...] = (DEFAULT_COLLECTION,)  # ("*",) = any collection of the store
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConsoleStore:
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return cls(settings.qdrant_url or None, settings.qdrant_path, key, tuple(settings.search_collection_list))
+
+    @property
+    def default_collection(self) -> str:
+        return self.collections[0] if self.collections[0] != "*" else DEFAULT_COLLECTION
+
+    def describe(self) -> str:
+        return self.url if self.url else f"Qdrant Edge at {os.path.abspath(os.path.expanduser(self.path))}"
+
+    def collection(self, name: str | None) -> str:
+        """The requested collection if the settings allow it (blank = the default)."""
+        name = (name or "").strip() or self.default_collection
+        if "*" not in self.collections and name not in self.collections:
+            allowed = ", ".join(self.collections)
+            raise gr.Error(f"collection {name!r} is not searchable here; allowed: {allowed} (SEARCH_COLLECTIONS)")
+        return name
+
+    def target(self) -> QdrantTarget:
+        from integrations.qdrant import QdrantTarget
+
+        if self.url:
+            return QdrantTarget(path=None, url=self.url, api_key=self.api_key)
+        if not os.path.isdir(self.path):  # opening a local store creates it: search only what ingest wrote
+            raise gr.Error(f"no Qdrant store at {self.path} (QDRANT_PATH); write one with `embedrank ingest`")
+        return QdrantTarget(path=self.path)
 
 
 class InProcessService:
@@ -101,15 +138,15 @@ class InProcessService:
 class SearchHandlers:
     """The Search tab's handler."""
 
-    def __init__(self, bridge: EngineBridge) -> None:
+    def __init__(self, bridge: EngineBridge, store: ConsoleStore | None = None) -> None:
         self.service = InProcessService(bridge)
+        self.store = store or ConsoleStore()
 
     @shown
     async def search(
         self,
         query: str,
         collection: str,
-        location: str,
         top_k: float | None,
         candidates: float | None,
         rerank: str,
@@ -118,26 +155,22 @@ class SearchHandlers:
         """Hits best first with source and chunk text, and a line saying how they were found and ranked.
 
         `mode`: "hybrid" (dense + BM25 fused by RRF), "dense" or "bm25", as `embedrank search --mode`.
-
         `rerank`: "auto" (the cross-encoder when one is loaded; else Qdrant's cosine order, which a
         bi-encoder rerank by the same model would only recompute), "cross-encoder", "bi-encoder" or "off".
         """
         if not qdrant_available():
             raise gr.Error("Search needs the qdrant extra: pip install 'embedrank[qdrant]', then restart the server")
-        from integrations.qdrant import QdrantTarget, search
+        from integrations.qdrant import search
         from integrations.qdrant.store import StoreError
 
-        location = (location or "").strip() or default_location()
-        if location.startswith(("http://", "https://")):
-            target = QdrantTarget(path=None, url=location, api_key=os.environ.get("QDRANT_API_KEY"))
-        else:
-            target = QdrantTarget(path=location)
+        name = self.store.collection(collection)
+        target = self.store.target()
         try:
             # The helper is blocking (Qdrant I/O); a worker thread keeps the event loop free.
             result: SearchResult = await asyncio.to_thread(
                 search,
                 query,
-                (collection or "").strip() or default_collection(),
+                name,
                 top_k=int(top_k or 5),
                 rerank=rerank != "off",
                 use_cross_encoder=RERANK_CHOICES.get(rerank),

@@ -1,7 +1,7 @@
 """
 title: embedrank reranker
 author: embedrank
-version: 0.2.0
+version: 0.3.0
 required_open_webui_version: 0.6.0
 license: MIT
 description: Reranks retrieved file/knowledge chunks with an embedrank server and injects the best as sources.
@@ -10,7 +10,10 @@ description: Reranks retrieved file/knowledge chunks with an embedrank server an
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +28,15 @@ log = logging.getLogger(__name__)
 file_handler = True
 
 Emitter = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ResponseTooLarge(Exception):
+    """A server sent more than max_response_bytes: reading stopped there."""
+
+
+class CallTimeout(Exception):
+    """A call did not finish (connect to last byte) within its total deadline."""
+
 
 DEFAULT_TEMPLATE = (
     "### Task\nAnswer the user's query with the help of the context below. When you use a passage, cite it "
@@ -108,7 +120,12 @@ class Filter:
         score_threshold: float = Field(0.0, description="Drop reranked passages scoring below this.")
         openwebui_url: str = Field("http://localhost:8080", description="This Open WebUI ('' = request URL).")
         openwebui_api_key: str = Field("", description="Used only when the user's token is not found.")
-        timeout_s: float = Field(15.0, gt=0, description="Timeout of each HTTP call, seconds.")
+        timeout_s: float = Field(
+            15.0, gt=0, description="Total deadline of each HTTP call, connect to last byte, seconds."
+        )
+        max_response_bytes: int = Field(
+            4 * 1024 * 1024, ge=1024, description="Largest response read from a server; reading stops past it."
+        )
         inject_into: Literal["user", "system"] = Field("user", description="Message given the context.")
         template: str = Field(DEFAULT_TEMPLATE, description="Context prompt with {{CONTEXT}} (and {{QUERY}}).")
 
@@ -182,9 +199,8 @@ class Filter:
             found: list[Chunk] = []
             for name in names:
                 payload = {"collection_name": name, "query": query, "k": valves.candidate_count, "hybrid": False}
-                response = await client.post(url, json=payload, headers=headers)
-                response.raise_for_status()
-                found.extend(parse_query_result(response.json(), item))
+                data = await self._post_json(client, url, payload, headers)
+                found.extend(parse_query_result(data if isinstance(data, dict) else {}, item))
             return found
 
         results = await asyncio.gather(*(one(item) for item in items), return_exceptions=True)
@@ -202,6 +218,29 @@ class Filter:
         best_first = sorted(chunks.values(), key=lambda c: -1e9 if c.distance is None else -c.distance)
         return best_first, failures
 
+    async def _post_json(self, client: httpx.AsyncClient, url: str, payload: Any, headers: dict[str, str]) -> Any:
+        """POST and parse the JSON answer within ONE deadline and a size cap, whatever the server does:
+        a per-read timeout lets a server that drips a byte at a time hold the chat for ever."""
+        limit = self.valves.max_response_bytes
+
+        async def call() -> Any:
+            async with client.stream("POST", url, json=payload, headers=headers) as response:
+                response.raise_for_status()
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise ResponseTooLarge(f"{declared} bytes declared")
+                body = bytearray()
+                async for part in response.aiter_bytes():
+                    body += part
+                    if len(body) > limit:
+                        raise ResponseTooLarge(f"over {limit} bytes")
+            return json.loads(bytes(body))
+
+        try:
+            return await asyncio.wait_for(call(), timeout=self.valves.timeout_s)
+        except asyncio.TimeoutError as exc:
+            raise CallTimeout(f"no complete answer within {self.valves.timeout_s:g} s") from exc
+
     async def _rerank(self, client: httpx.AsyncClient, query: str, chunks: list[Chunk]) -> list[Chunk]:
         valves = self.valves
         base = valves.embedrank_url.rstrip("/")
@@ -209,22 +248,16 @@ class Filter:
         texts = [c.text for c in chunks]
         if valves.rerank_api == "cohere":
             payload: dict[str, Any] = {"query": query, "documents": texts, "top_n": len(texts)}
-            response = await client.post(f"{base}/v1/rerank", json=payload, headers=headers)
+            data = await self._post_json(client, f"{base}/v1/rerank", payload, headers)
             score_key = "relevance_score"
         else:
             payload = {"query": query, "passages": texts, "top_k": len(texts)}
-            response = await client.post(f"{base}/rerank", json=payload, headers=headers)
+            data = await self._post_json(client, f"{base}/rerank", payload, headers)
             score_key = "score"
-        response.raise_for_status()
-        ranked: list[Chunk] = []
-        for result in response.json()["results"]:
-            index = int(result["index"])
-            if not 0 <= index < len(chunks):
-                raise ValueError(f"rerank index {index} out of range")
-            chunk = chunks[index]
-            chunk.score = float(result[score_key])
-            ranked.append(chunk)
-        return sorted(ranked, key=lambda c: c.score or 0.0, reverse=True)
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise ValueError("rerank answer has no results list")
+        return ranked_chunks(chunks, results, score_key)
 
     def _inject(self, body: dict[str, Any], winners: list[Chunk], query: str) -> None:
         context = render_context(winners)
@@ -264,12 +297,41 @@ def parse_query_result(data: dict[str, Any], item: dict[str, Any]) -> list[Chunk
     return chunks
 
 
+def ranked_chunks(chunks: list[Chunk], results: list[Any], score_key: str) -> list[Chunk]:
+    """The reranker's order, trusting nothing: indexes out of range, repeated or not integers and
+    scores that are not finite numbers are dropped, so no passage is injected twice or invented."""
+    ranked: list[Chunk] = []
+    seen: set[int] = set()
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        index, score = result.get("index"), result.get(score_key)
+        if type(index) is not int or not 0 <= index < len(chunks) or index in seen:
+            continue
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            continue
+        seen.add(index)
+        chunk = chunks[index]
+        chunk.score = float(score)
+        ranked.append(chunk)
+    if not ranked and chunks:
+        raise ValueError("rerank answer named no valid passage")
+    return sorted(ranked, key=lambda c: c.score or 0.0, reverse=True)
+
+
 def render_context(winners: list[Chunk]) -> str:
-    """Open WebUI's own context markup, so its [id] citation links work on our passages too."""
+    """Open WebUI's own context markup, so its [id] citation links work on our passages too.
+
+    Names and passage text are escaped: a passage holding `</source><source id="9">` must not forge
+    a source (or close the context) in the prompt."""
     ids: dict[str, int] = {}
     for chunk in winners:
         ids.setdefault(chunk.source_key, len(ids) + 1)
-    return "\n".join(f'<source id="{ids[c.source_key]}" name="{c.source_name}">{c.text}</source>' for c in winners)
+    return "\n".join(
+        f'<source id="{ids[c.source_key]}" name="{html.escape(c.source_name, quote=True)}">'
+        f"{html.escape(c.text, quote=False)}</source>"
+        for c in winners
+    )
 
 
 def citations(winners: list[Chunk]) -> list[dict[str, Any]]:
@@ -289,8 +351,10 @@ def citations(winners: list[Chunk]) -> list[dict[str, Any]]:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code} from {exc.request.url.path}"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, (httpx.TimeoutException, CallTimeout)):
         return "timed out"
+    if isinstance(exc, ResponseTooLarge):
+        return f"response too large: {exc}"
     if isinstance(exc, httpx.ConnectError):
         return "connection refused"
     return type(exc).__name__

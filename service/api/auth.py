@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -18,7 +20,9 @@ from service.errors import Unauthorized
 logger = logging.getLogger(__name__)
 
 # Probes of orchestrators and load balancers carry no key; they reveal nothing secret.
-OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # "/" only redirects (to /ui/ or /docs)
+OPEN_PATHS = frozenset({"/", "/health", "/ready"})  # GET "/" only redirects (to /ui/ or /docs)
+# POST / is TEI's root route (inference): open are only the reads of these paths.
+_OPEN_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _digest(key: str) -> bytes:
@@ -50,19 +54,44 @@ def key_is_valid(settings: Settings, presented: str | None) -> bool:
 
 
 def presented_keys(headers: Headers) -> list[str]:
-    """Keys the request carries: `Authorization: Bearer <key>` and/or `X-API-Key: <key>`."""
+    """Keys the request carries: `Authorization: Bearer <key>`, a bare `Authorization: <key>` (LlamaIndex's
+    TEI reranker sends that) and/or `X-API-Key: <key>`."""
     found = []
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    authorization = headers.get("authorization", "").strip()
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         found.append(token.strip())
+    elif authorization and not token:
+        found.append(authorization)
     if headers.get("x-api-key", "").strip():
         found.append(headers["x-api-key"].strip())
     return found
 
 
-def delegate_auth(app: FastAPI, path_prefix: str) -> None:
-    """Leave `path_prefix` (and everything below it) to a part with its own login, e.g. the console."""
-    app.state.auth_delegated = (*getattr(app.state, "auth_delegated", ()), path_prefix.rstrip("/"))
+@dataclass(frozen=True)
+class LoginGate:
+    """A part with its own login: its login page (and what that page loads) is open; everything else
+    needs that login's session (`logged_in`) or the API key. Paths are relative to the part's prefix."""
+
+    open_paths: Collection[str]
+    open_prefixes: tuple[str, ...]
+    logged_in: Callable[[Scope], bool]
+
+    def allows(self, subpath: str, scope: Scope) -> bool:
+        if subpath in self.open_paths or subpath.startswith(self.open_prefixes):
+            return True
+        return self.logged_in(scope)
+
+
+def delegate_auth(app: FastAPI, path_prefix: str, gate: LoginGate | None = None) -> None:
+    """Leave `path_prefix` (and everything below it) to a part with its own login, e.g. the console.
+
+    Without a `gate` the part guards every path itself; with one, this middleware lets through
+    only the gate's open paths and requests carrying the part's session (or the API key)."""
+    prefix = path_prefix.rstrip("/")
+    app.state.auth_delegated = (*getattr(app.state, "auth_delegated", ()), prefix)
+    if gate is not None:
+        app.state.auth_gates = {**getattr(app.state, "auth_gates", {}), prefix: gate}
 
 
 class AuthMiddleware:
@@ -76,11 +105,16 @@ class AuthMiddleware:
         if not settings.metrics_require_key:
             self.open_paths.add("/metrics")
 
-    def is_open(self, path: str) -> bool:
-        if path in self.open_paths:
+    def is_open(self, path: str, scope: Scope) -> bool:
+        if path in self.open_paths and (path != "/" or str(scope.get("method", "GET")) in _OPEN_METHODS):
             return True
         delegated: tuple[str, ...] = getattr(self.fastapi_app.state, "auth_delegated", ())
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in delegated)
+        gates: dict[str, LoginGate] = getattr(self.fastapi_app.state, "auth_gates", {})
+        for prefix in delegated:
+            if path == prefix or path.startswith(prefix + "/"):
+                gate = gates.get(prefix)
+                return gate is None or gate.allows(path[len(prefix) :], scope)
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not auth_enabled(self.settings):
@@ -88,7 +122,7 @@ class AuthMiddleware:
             return
         path = route_path(scope)
         presented = presented_keys(Headers(scope=scope))
-        if self.is_open(path) or any(key_is_valid(self.settings, key) for key in presented):
+        if self.is_open(path, scope) or any(key_is_valid(self.settings, key) for key in presented):
             await self.app(scope, receive, send)
             return
         message = "invalid API key" if presented else _MISSING
@@ -99,4 +133,4 @@ class AuthMiddleware:
         await render_error(scope, Unauthorized(message))(scope, receive, send)
 
 
-_MISSING = "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+_MISSING = "API key required: send 'Authorization: Bearer <key>', 'Authorization: <key>' or 'X-API-Key: <key>'"

@@ -1,4 +1,4 @@
-"""Shared by the OpenAI, Cohere/Jina and TEI routers: the input union, the compat reranker, 0..1 scores."""
+"""Shared by the compat dialects: texts-or-ids embedding, the compat reranker, 0..1 scores, rerank headers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from fastapi import Request
 
-from service.api.dispatch import until_disconnect
+from service.api.dialect import Dialect
 from service.api.responses import timing_headers
 from service.api.state import engine_of
 from service.engine import Engine
@@ -15,68 +15,42 @@ from service.engine.engine import RerankMethod
 from service.engine.postprocess import cosine_to_unit
 from service.engine.prompts import InputType
 from service.engine.results import EmbedResult, RerankResult
-from service.errors import FeatureUnavailable, InputTooLarge, InvalidInput
+from service.errors import FeatureUnavailable, InvalidInput
 
 EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 
 
 async def embed_input(
     request: Request,
+    dialect: Dialect,
     value: EmbeddingInput,
     *,
-    param: str,
     input_type: InputType = "document",
     dimensions: int | None = None,
     normalize: bool = True,
     truncate: bool = True,
 ) -> EmbedResult:
-    """Texts go through `engine.embed`; token ids (of the served model's tokenizer) through `embed_token_ids`."""
+    """Texts through `engine.embed`; token ids of the SERVED model's tokenizer through `embed_token_ids`.
+
+    One token-id list is one input. Limits are the engine's; its errors come back in `dialect`'s names.
+    """
     engine = engine_of(request)
     items: list[str] | list[int] | list[list[int]] = [value] if isinstance(value, str) else value
-    check_items(engine, items, param)
-    if isinstance(items[0], str):
-        work = engine.embed(items, input_type=input_type, dimensions=dimensions, normalize=normalize, truncate=truncate)
-        return await until_disconnect(request, work)
+    if not items or isinstance(items[0], str):
+        work = engine.embed(items, input_type=input_type, dimensions=dimensions, normalize=normalize, truncate=truncate)  # type: ignore[arg-type]
+        return await dialect.run(request, work)
     rows = [items] if isinstance(items[0], int) else items
-    if input_type == "query" and engine.prompts.format("", "query"):
-        # The query instruction is text; it cannot be prepended to ids without guessing their tokens.
+    if input_type != "document" and engine.prompts.format("", input_type):
+        # The instruction is text; it cannot be prepended to ids without guessing their tokens.
         raise InvalidInput(
-            f"a query needs text input: {engine.info.name} adds a query prompt, which token ids cannot carry",
+            f"a {input_type} input needs text: {engine.info.name} adds a prompt, which token ids cannot carry",
             param="input_type",
         )
-    return await until_disconnect(request, engine.embed_token_ids(rows, dimensions=dimensions, normalize=normalize))
-
-
-def check_items(engine: Engine, items: Sequence[object], param: str) -> None:
-    """The engine's limits, checked first so the message names this dialect's field, not ours."""
-    settings = engine.settings
-    if not items:
-        raise InvalidInput(f"{param} must not be empty", param=param)
-    if len(items) > settings.max_items_per_request:
-        raise InputTooLarge(
-            f"{param} has {len(items)} items; at most {settings.max_items_per_request} per request", param=param
-        )
-    for i, item in enumerate(items):
-        if isinstance(item, str) and len(item) > settings.max_chars_per_item:
-            raise InputTooLarge(
-                f"{param}[{i}] has {len(item)} characters; at most {settings.max_chars_per_item}", param=param
-            )
-
-
-def check_rerank(engine: Engine, query: str, passages: Sequence[str], param: str) -> None:
-    """The engine's rerank limits, checked here so the message names the caller's fields (`query`, `documents`)."""
-    settings = engine.settings
-    if len(passages) > settings.max_passages_per_rerank:
-        raise InputTooLarge(
-            f"{param} has {len(passages)} items; at most {settings.max_passages_per_rerank} per rerank request",
-            param=param,
-        )
-    if len(query) > settings.max_chars_per_item:
-        raise InputTooLarge(f"query has {len(query)} characters; at most {settings.max_chars_per_item}", param="query")
+    return await dialect.run(request, engine.embed_token_ids(rows, dimensions=dimensions, normalize=normalize))  # type: ignore[arg-type]
 
 
 def compat_method(engine: Engine) -> RerankMethod:
-    """RERANK_COMPAT_METHOD resolved: Cohere/Jina/TEI bodies have no switch, so the server decides."""
+    """RERANK_COMPAT_METHOD resolved: Cohere/Jina/TEI/Infinity bodies have no switch, so the server decides."""
     method = engine.settings.rerank_compat_method
     if method == "auto":
         return "cross-encoder" if engine.scorer else "bi-encoder"
@@ -89,14 +63,11 @@ def compat_method(engine: Engine) -> RerankMethod:
 
 
 async def rerank_compat(
-    request: Request, query: str, passages: Sequence[str], top_n: int | None, *, param: str
+    request: Request, dialect: Dialect, query: str, passages: Sequence[str], top_n: int | None
 ) -> RerankResult:
     """Rank with the compat method; every document is scored when top_n is None or ≥ the count."""
     engine = engine_of(request)
-    check_items(engine, passages, param)
-    check_rerank(engine, query, passages, param)
-    work = engine.rerank(query, passages, top_k=top_n, method=compat_method(engine))
-    return await until_disconnect(request, work)
+    return await dialect.run(request, engine.rerank(query, passages, top_k=top_n, method=compat_method(engine)))
 
 
 def unit_scores(result: RerankResult) -> list[float]:

@@ -3,52 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from fastapi import Request, Response
-from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
-from service.api.errors import FIELD_HOMES, set_dialect
 from service.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from service.api.dialect import BodyShape
+
 T = TypeVar("T")
-Handler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
-
-
-@dataclass
-class Shape:
-    dialect: str
-    key: str  # the key that identifies this dialect's body
-    handler: Handler
-    schema: type[BaseModel]
 
 
 @dataclass
 class ShapeDispatcher:
-    """Routes a JSON object body to the dialect whose identifying key it carries."""
+    """Routes a JSON object body on a shared path to the dialect whose identifying key it carries."""
 
     path: str
-    shapes: list[Shape] = field(default_factory=list)
-    # Shared with the route's openapi_extra, so dialects registered after the route appear in /docs.
-    _schemas: list[dict[str, Any]] = field(default_factory=list)
-
-    def register(self, dialect: str, key: str, schema: type[BaseModel], handler: Handler) -> None:
-        self.shapes.append(Shape(dialect, key, handler, schema))
-        self._schemas.append(schema.model_json_schema(ref_template="#/components/schemas/{model}"))
-
-    def openapi(self) -> dict[str, Any]:
-        """A requestBody listing every dialect's schema, for /docs and schema-driven tools."""
-        return {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"oneOf": self._schemas}}},
-            }
-        }
+    shapes: list[BodyShape]
+    homes: dict[str, str]  # field -> where it belongs, from every registered dialect
 
     def suggest(self, body: dict[str, Any]) -> str:
         """' `input` is the field of POST /v1/embeddings; here use `texts` or `inputs`.' for a misplaced key."""
@@ -56,8 +34,8 @@ class ShapeDispatcher:
         here = " or ".join(f"`{k}`" for k in keys)
         for key in body:
             near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
-            if key in FIELD_HOMES:
-                return f" `{key}` is the field of {FIELD_HOMES[key]}; on {self.path} send {here}."
+            if key in self.homes:
+                return f" `{key}` is the field of {self.homes[key]}; on {self.path} send {here}."
             if near:
                 return f" Unknown field `{key}`: did you mean `{near[0]}`?"
         return ""
@@ -66,7 +44,7 @@ class ShapeDispatcher:
         body = await read_json(request)
         matches = [shape for shape in self.shapes if isinstance(body, dict) and shape.key in body]
         if len(matches) != 1:
-            set_dialect(request, matches[0].dialect if matches else self.shapes[0].dialect)
+            request.state.dialect = matches[0].dialect if matches else self.shapes[0].dialect
             expected = "; ".join(f"{s.dialect}: {sorted(s.schema.model_fields)}" for s in self.shapes)
             problem = "mixes keys of several dialects" if matches else "matches no dialect"
             hint = "" if matches or not isinstance(body, dict) else self.suggest(body)
@@ -74,7 +52,7 @@ class ShapeDispatcher:
                 f"the body of {self.path} {problem}.{hint} Send a JSON object with the keys of one: {expected}"
             )
         shape = matches[0]
-        set_dialect(request, shape.dialect)
+        request.state.dialect = shape.dialect
         return await shape.handler(request, body)
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from service.api.auth import AuthMiddleware, auth_enabled
+from service.api.body_guard import JsonBodyMiddleware
 from service.api.limits import BodyLimitMiddleware, TimeoutMiddleware
 from service.api.loop_lag import LoopLagMonitor
 from service.api.metrics import Metrics, install_metrics
@@ -25,8 +26,10 @@ _EXPOSED_HEADERS = [
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost first: request context (id, access log, metrics, generic 500) → CORS → API key →
-    deadline → body size → the routes. Starlette runs the middleware added LAST first."""
+    deadline → body size → JSON-only body (gzip decoded) → the routes. Starlette runs the middleware
+    added LAST first."""
     metrics = install_metrics(app) if settings.metrics_enabled else None
+    app.add_middleware(JsonBodyMiddleware, max_bytes=settings.max_request_bytes, fastapi_app=app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(AuthMiddleware, settings=settings, fastapi_app=app)

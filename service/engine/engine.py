@@ -6,13 +6,13 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from service.backends.base import Encoder, ModelInfo, Scorer
-from service.config import Settings
+from service.config import RerankMethodChoice, Settings
 from service.engine.admission import Admission
 from service.engine.batcher import Batcher, BatchLimits, BatchObserver, BatchRecord
 from service.engine.cache import CachedEmbedding, EmbeddingCache
@@ -25,10 +25,11 @@ from service.engine.warmup import batch_token_budget, warm_up
 from service.errors import InputTooLarge, InvalidInput
 from service.tokens.padding import TokenIds, pad_batch
 from service.tokens.text import TokenPiece
+from service.visible import BLANK_MESSAGE, has_visible_text
 
 logger = logging.getLogger(__name__)
 
-RerankMethod = Literal["auto", "bi-encoder", "cross-encoder"]
+RerankMethod = RerankMethodChoice  # one literal for the setting and the per-request choice
 
 
 class Engine:
@@ -138,23 +139,23 @@ class Engine:
         self, rows: Sequence[Sequence[int]], *, dimensions: int | None = None, normalize: bool = True
     ) -> EmbedResult:
         """Vectors for pre-tokenised inputs (OpenAI accepts token ids); ids are used as given."""
-        self._check_items(rows, "input")
+        self._check_items(rows, "texts")
         check_dimensions(dimensions, self.info.dim)
         vocab = self.info.vocab_size
         for i, row in enumerate(rows):
             if not row:
-                raise InvalidInput(f"input[{i}] is an empty token list", param="input")
+                raise InvalidInput(f"texts[{i}] is an empty token list", param="texts")
             if min(row) < 0 or (vocab is not None and max(row) >= vocab):
                 allowed = f"0..{vocab - 1}" if vocab is not None else "0 and up"
                 raise InvalidInput(
-                    f"input[{i}] holds token ids outside {allowed}: token ids must come from the served "
+                    f"texts[{i}] holds token ids outside {allowed}: token ids must come from the served "
                     f"model's own tokenizer ({self.info.name}), not e.g. tiktoken",
-                    param="input",
+                    param="texts",
                 )
             if len(row) > self.info.max_tokens:
                 raise InputTooLarge(
-                    f"input[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
-                    param="input",
+                    f"texts[{i}] has {len(row)} tokens; this model takes at most {self.info.max_tokens}",
+                    param="texts",
                 )
         with self.admission.admit("embed", sum(len(row) for row in rows)):
             raw, timings = await self.embed_batcher.submit([list(row) for row in rows])
@@ -220,11 +221,16 @@ class Engine:
         instruction: str | None = None,
     ) -> RerankResult:
         """Passages ranked for the query, best first (see `ranking.rank` for the two stages)."""
-        self._check_items([query], "query")
+        if len(query) > self.settings.max_chars_per_item:
+            limit = self.settings.max_chars_per_item
+            raise InputTooLarge(f"query has {len(query)} characters; at most {limit}", param="query")
+        if not has_visible_text(query):
+            raise InvalidInput(f"query {BLANK_MESSAGE}", param="query")
         self._check_items(passages, "passages")
         if len(passages) > self.settings.max_passages_per_rerank:
             raise InputTooLarge(
-                f"{len(passages)} passages; at most {self.settings.max_passages_per_rerank} per rerank request",
+                f"passages has {len(passages)} items; at most {self.settings.max_passages_per_rerank} "
+                "per rerank request",
                 param="passages",
             )
         if top_k is not None and top_k < 1:
@@ -265,6 +271,10 @@ class Engine:
 
     # ---- limits and status ------------------------------------------------------------------
 
+    def check_items(self, items: Sequence[Any], name: str) -> None:
+        """The per-request limits (count, characters per item); for routes that reach no other method."""
+        self._check_items(items, name)
+
     def _check_items(self, items: Sequence[Any], name: str) -> None:
         if len(items) == 0:
             raise InvalidInput(f"{name} must not be empty", param=name)
@@ -277,6 +287,9 @@ class Engine:
         for i, item in enumerate(items):
             if isinstance(item, str) and len(item) > limit:
                 raise InputTooLarge(f"{name}[{i}] has {len(item)} characters; at most {limit}", param=name)
+            # The wire schemas refuse these first (naming their field); this covers every other caller.
+            if isinstance(item, str) and not has_visible_text(item):
+                raise InvalidInput(f"{name}[{i}] {BLANK_MESSAGE}", param=name)
 
     def stats(self) -> dict[str, Any]:
         """Counters for /health and the console."""

@@ -6,7 +6,14 @@ from typing import Literal
 
 from service.backends.base import ModelInfo
 
-InputType = Literal["query", "document"]
+InputType = Literal["query", "document", "classification", "clustering"]
+
+# Instruction-tuned families embed classification/clustering inputs as instructed queries (as their
+# authors evaluate them); these are the tasks when the caller names none.
+TASKS = {
+    "classification": "Classify the given text into its category",
+    "clustering": "Identify the topic or theme of the given text",
+}
 
 
 class PromptFormatter:
@@ -18,11 +25,12 @@ class PromptFormatter:
         self.default_task = default_task or info.family.default_task
 
     def format(self, text: str, input_type: InputType, task: str | None = None) -> str:
-        template = self._family.query_template if input_type == "query" else self._family.document_template
+        instructed = input_type != "document"
+        template = self._family.query_template if instructed else self._family.document_template
         if template is not None:
-            return template.format(task=task or self.default_task, text=text)
-        # Models such as E5/BGE ship their own prompts ("query: ", "passage: ").
-        names = ("query",) if input_type == "query" else ("document", "passage")
+            return template.format(task=task or TASKS.get(input_type) or self.default_task, text=text)
+        # Models such as E5/BGE/Nomic ship their own prompts ("query: ", "passage: ", "clustering: ").
+        names = {"query": ("query",), "document": ("document", "passage")}.get(input_type, (input_type,))
         for name in names:
             if name in self._model_prompts:
                 return self._model_prompts[name] + text

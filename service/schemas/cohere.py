@@ -1,8 +1,8 @@
-"""Cohere / Jina rerank wire shapes: POST /v1/rerank and POST /v2/rerank."""
+"""Cohere / Jina wire shapes: rerank (POST /v1/rerank, /v2/rerank) and embed (POST /v1/embed, /v2/embed)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 from pydantic_core import PydanticCustomError
@@ -14,7 +14,7 @@ from service.schemas.text import Text
 class Document(BaseModel):
     """A document object; Cohere v1 lets it carry more fields, which are echoed back untouched."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     text: Text
 
@@ -71,3 +71,39 @@ class RerankResponse(BaseModel):
     results: list[RerankResult]
     meta: dict[str, Any]
     usage: dict[str, int]
+
+
+CohereInputType = Literal["search_document", "search_query", "classification", "clustering", "image"]
+EmbeddingTypeV1 = Literal["float", "int8", "uint8", "binary", "ubinary"]
+EmbeddingTypeV2 = Literal["float", "int8", "uint8", "binary", "ubinary", "base64"]
+
+
+class EmbedRequest(Strict):
+    """POST /v1/embed (what Cohere's v1 SDK client, LangChain's and LlamaIndex's Cohere embedders send)."""
+
+    texts: list[Text] = Field(..., examples=[["What is RAG?"]], description="Texts to embed, in order.")
+    model: str | None = Field(None, description="Accepted for compatibility; the loaded model answers.")
+    input_type: CohereInputType | None = Field(
+        None,
+        description="search_query adds the model's query prompt; search_document (default) none; "
+        "classification/clustering use the model's prompt or instruction for that task.",
+    )
+    embedding_types: list[EmbeddingTypeV1] | None = Field(
+        None, description="Omitted: a plain list of float vectors (v1's embeddings_floats response)."
+    )
+    truncate: Literal["NONE", "START", "END"] | None = Field(
+        "END", description="END cuts the end of a long text, START its beginning; NONE refuses it (400)."
+    )
+    images: list[str] | None = Field(None, description="Not supported: this server embeds text.")
+
+
+class EmbedV2Request(EmbedRequest):
+    """POST /v2/embed: input_type is required, embedding_types default to float, base64 exists."""
+
+    input_type: CohereInputType = Field(..., description="Required in v2, as Cohere requires it.")  # type: ignore[assignment]
+    embedding_types: list[EmbeddingTypeV2] | None = Field(None, description='Default: ["float"].')  # type: ignore[assignment]
+    output_dimension: int | None = Field(None, ge=1, description="Matryoshka: keep the first N, re-normalised.")
+    max_tokens: int | None = Field(
+        None, ge=1, description="Accepted when at least the model's own limit; texts are cut at that limit."
+    )
+    inputs: list[Any] | None = Field(None, description="Not supported (mixed text/image content): send texts.")

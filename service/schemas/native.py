@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,9 +10,10 @@ from service.schemas.text import Text
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not be silently ignored."""
+    """Unknown keys are errors (a typo must not be silently ignored), and types are strict: a boolean
+    is not an integer (`top_k: true` is not 1), a string is not a number (`"8"`), nor a boolean (`"no"`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EmbedRequest(Strict):
@@ -75,9 +76,16 @@ class HealthResponse(BaseModel):
     status: str = Field(..., description="'ok', or 'unhealthy' (with HTTP 503) when inference keeps failing.")
     problems: list[str] = Field(default_factory=list, description="Why it is unhealthy; empty when ok.")
     model: str
-    backend: str
+    backend: str = Field(
+        ..., description="The runtime alone: 'torch', 'onnx' or 'mlx' (responses say '<runtime>:<model>')."
+    )
     device: str
     dim: int
     max_tokens: int
+    dtype: str = Field(..., description="Weights' precision as loaded, e.g. 'float32', 'bfloat16', 'int8' (ONNX).")
+    family: str = Field(..., description="How the model is fed and pooled: 'encoder', 'qwen3-embedding', 'decoder'.")
     cross_encoder: str | None
     version: str
+    stats: dict[str, Any] = Field(
+        default_factory=dict, description="Cache, admission and batcher counters, uptime, event-loop lag."
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from service.schemas.native import Strict
 from service.schemas.openai import EmbeddingInput, check_input
@@ -29,13 +29,37 @@ class EmbedRequest(Strict):
     _no_blank = field_validator("inputs", mode="after")(no_blank_texts)
 
 
-class RerankRequest(Strict):
+class RerankRequest(BaseModel):
+    """TEI ignores fields it does not know, and clients rely on it (some send `top_n`): so does this route."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
     query: Text = Field(..., examples=["What is Deep Learning?"])
     texts: list[Text] = Field(..., min_length=1, examples=[["Deep Learning is ..."]])
     truncate: bool | None = Field(None, description="Cut over-long texts (default true); false → 413.")
     truncation_direction: TruncationDirection = Field("Right", description="Only 'Right' is supported.")
     raw_scores: bool = Field(False, description="Raw logits (or cosines) instead of 0..1 scores.")
     return_text: bool = Field(False, description="Include each text in its result.")
+
+
+class SimilarityInput(Strict):
+    source_sentence: Text = Field(..., examples=["What is Deep Learning?"])
+    sentences: list[Text] = Field(
+        ..., min_length=1, examples=[["What is Machine Learning?"]], description="Compared with the source."
+    )
+
+
+class SimilarityParameters(Strict):
+    truncate: bool | None = Field(None, description="Cut over-long inputs (default true); false → 413.")
+    truncation_direction: TruncationDirection = Field("Right", description="Only 'Right' is supported.")
+    prompt_name: PromptName | None = Field(None, description="'query' adds the query prompt to every input.")
+
+
+class SimilarityRequest(Strict):
+    """POST /similarity and POST / {inputs: {source_sentence, sentences}} (huggingface_hub's sentence_similarity)."""
+
+    inputs: SimilarityInput
+    parameters: SimilarityParameters | None = None
 
 
 class TokenizeRequest(Strict):

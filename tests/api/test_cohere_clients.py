@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import cohere
 import httpx
+import numpy as np
 import pytest
 
 from tests.live_server import live_server
@@ -84,3 +85,30 @@ def test_open_webui_external_reranker_byte_for_byte(base: str) -> None:
     assert all(0 <= s <= 1 for s in scores) and len(set(scores)) > 1
     expected = native_scores(base, "the cat", CATS)
     assert scores == pytest.approx([expected[i] for i in range(40)], abs=1e-6)
+
+
+EMBED_TEXTS = ["Qdrant is a Rust-based vector database", "n8n can call Qdrant over HTTP"]
+
+
+def native_vectors(base: str, texts: list[str], **extra: object) -> np.ndarray:
+    return np.array(httpx.post(f"{base}/embed", json={"texts": texts, **extra}).json()["vectors"], np.float32)
+
+
+def test_cohere_sdk_embed_v1_and_v2(base: str) -> None:
+    expected = native_vectors(base, EMBED_TEXTS)
+    v1 = cohere.Client(api_key="local", base_url=base)
+    floats = v1.embed(texts=EMBED_TEXTS, model="embed-english-v3.0", input_type="search_document")
+    assert floats.response_type == "embeddings_floats"
+    np.testing.assert_allclose(floats.embeddings, expected, atol=1e-6)
+    typed = v1.embed(texts=EMBED_TEXTS, input_type="search_query", embedding_types=["float", "int8", "ubinary"])
+    assert typed.response_type == "embeddings_by_type"
+    np.testing.assert_allclose(
+        typed.embeddings.float_, native_vectors(base, EMBED_TEXTS, input_type="query"), atol=1e-6
+    )
+    assert len(typed.embeddings.ubinary[0]) == 384 // 8 and len(typed.embeddings.int8[0]) == 384
+    v2 = cohere.ClientV2(api_key="local", base_url=base)
+    response = v2.embed(texts=EMBED_TEXTS, model="embed-v4.0", input_type="search_document", embedding_types=["float"])
+    np.testing.assert_allclose(response.embeddings.float_, expected, atol=1e-6)
+    assert response.meta is not None and response.meta.billed_units.input_tokens > 0
+    with pytest.raises(cohere.BadRequestError):
+        v2.embed(texts=EMBED_TEXTS, model="m", input_type="search_document", embedding_types=["nope"])  # type: ignore[list-item]

@@ -23,7 +23,8 @@ def message(r: httpx.Response) -> str:
     [
         ("/embed", {"input": ["hi"]}, ["`input` is the field of POST /v1/embeddings", "send `texts` or `inputs`"]),
         ("/embed", {"text": "hi"}, ["did you mean `texts`?"]),
-        ("/rerank", {"query": "q", "documents": ["a"]}, ["`documents` is the field of POST /v1/rerank", "`passages`"]),
+        ("/rerank", {"query": "q", "document": ["a"]}, ["did you mean `documents`?"]),
+        ("/embed", {"documents": ["a"]}, ["`documents` is the field of POST /v1/rerank", "on /embed send `texts`"]),
         ("/v1/embeddings", {"texts": ["hi"]}, ["unknown field `texts` (did you mean `input`?)", "POST /embed"]),
         ("/v1/rerank", {"query": "q", "passages": ["a"]}, ["did you mean `documents`?", "POST /rerank (native"]),
     ],

@@ -31,6 +31,18 @@ def served_operations() -> list[tuple[str, str]]:
     return [(method.upper(), path) for path, item in document["paths"].items() for method in item]
 
 
+def test_every_post_route_publishes_its_body() -> None:
+    """Without a published body the fuzzer has nothing to send (the old /v1/embeddings, /tokenize...)."""
+    document = create_app(Settings(ui_enabled=False)).openapi()
+    schemas = document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        if "post" in item:
+            body = item["post"].get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            assert body, path
+            refs = [body] if "$ref" in body else body["oneOf"]
+            assert all(ref["$ref"].rsplit("/", 1)[-1] in schemas for ref in refs), (path, refs)
+
+
 @pytest.fixture(scope="module")
 def fuzz_base(qwen3_path: Path, cross_encoder_path: Path) -> Iterator[str]:
     """Tiny models (fast), a cross-encoder (so every rerank path runs), auth on, small limits."""
@@ -80,7 +92,25 @@ def test_no_input_breaks_the_server(api_schema: Any, fuzz_base: str, method: str
     except Unsatisfiable:
         if mode == GenerationMode.POSITIVE:
             raise
-        pytest.skip(f"no input of {method} {path} can break its schema (no parameters, or any JSON goes)")
+        # Nothing in the schema can be violated (no parameters, or any string goes): break what can be.
+        unexpected_inputs(fuzz_base, method, path)
+
+
+def unexpected_inputs(base: str, method: str, path: str) -> None:
+    """Parameters, bodies and path values the operation does not declare: never a 5xx, errors are JSON."""
+    concrete = path.replace("{model_id}", "%00%ff..%2F" + "x" * 3000)
+    with httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
+        for params, body in [
+            ({"unexpected": "1", "limit": "-1"}, None),
+            ({"a": "\x00" * 100}, b'{"texts": ["x"]}'),
+            ({}, b"[" * 10_000),
+            ({}, b"\xff\xfe not json"),
+        ]:
+            r = client.request(method, concrete, params=params, content=body)
+            described = f"{method} {concrete[:60]} {params} -> {r.status_code}: {r.text[:200]}"
+            assert r.status_code < 500 and "Traceback" not in r.text, described
+            if r.status_code >= 400 and r.headers.get("content-type", "").startswith("application/json"):
+                assert isinstance(json.loads(r.text), dict), described
 
 
 # Bodies no route can accept (4xx expected), then odd-but-legal ones (anything but a 5xx).
@@ -111,7 +141,7 @@ ODD_BODIES: list[tuple[str, bytes]] = [
 def test_hostile_bodies_on_every_post_route(fuzz_base: str) -> None:
     """Hand-made inputs a schema-driven fuzzer rarely makes, on every POST route the server has."""
     paths = [path for method, path in served_operations() if method == "POST"]
-    assert {"/embed", "/rerank"} <= set(paths)
+    assert {"/embed", "/rerank", "/", "/similarity", "/embeddings", "/v1/embed", "/v2/embed"} <= set(paths)
     with httpx.Client(base_url=fuzz_base, headers=AUTH, timeout=60) as client:
         for path in paths:
             for name, body in INVALID_BODIES + ODD_BODIES:

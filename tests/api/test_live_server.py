@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
 
-from tests.live_server import REPO, free_port, live_server
+from tests.live_server import SERVE, live_server, serve
 
 
 def test_spec_examples_over_real_http() -> None:
@@ -37,25 +33,6 @@ def test_spec_examples_over_real_http() -> None:
 
 
 def test_sigterm_exits_cleanly() -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1) as client:
-            for _ in range(600):
-                assert proc.poll() is None, "server died during start-up"
-                try:
-                    if client.get("/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with serve(command=[*SERVE, "--port", "{port}"], timeout_s=120) as server:
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0

@@ -76,7 +76,7 @@ def test_a_client_that_hangs_up_is_a_499_not_an_error() -> None:
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
             sock.sendall(
-                b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-ID: gone-1\r\n"
+                b"POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Request-ID: gone-1\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
             )
             deadline = time.monotonic() + 60

@@ -81,15 +81,23 @@ async def test_dimensions_cut_then_renormalise(minilm: httpx.AsyncClient) -> Non
     np.testing.assert_allclose(cut, raw[0, :64] / np.linalg.norm(raw[0, :64]), atol=1e-6)
 
 
-async def test_token_ids_of_our_tokenizer(minilm: httpx.AsyncClient) -> None:
-    engine = minilm.app.state.engine  # type: ignore[attr-defined]
-    ids = engine.encoder.text.tokenize(TEXTS[:2])
-    expected = await native_vectors(minilm, TEXTS[:2])
-    one = (await minilm.post("/v1/embeddings", json={"input": ids[0]})).json()
-    assert one["usage"]["prompt_tokens"] == len(ids[0])
-    np.testing.assert_allclose(one["data"][0]["embedding"], expected[0], atol=1e-6)
-    many = (await minilm.post("/v1/embeddings", json={"input": ids, "dimensions": 384})).json()
-    np.testing.assert_allclose([d["embedding"] for d in many["data"]], expected, atol=1e-6)
+async def test_token_ids_of_our_tokenizer_with_openai_token_ids_model(app_client: AppClient) -> None:
+    async with app_client(openai_token_ids="model", ui_enabled=False) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        ids = engine.encoder.text.tokenize(TEXTS[:2])
+        expected = await native_vectors(client, TEXTS[:2])
+        one = (await client.post("/v1/embeddings", json={"input": ids[0]})).json()
+        assert one["usage"]["prompt_tokens"] == len(ids[0])
+        np.testing.assert_allclose(one["data"][0]["embedding"], expected[0], atol=1e-6)
+        many = (await client.post("/v1/embeddings", json={"input": ids, "dimensions": 384})).json()
+        np.testing.assert_allclose([d["embedding"] for d in many["data"]], expected, atol=1e-6)
+        for body, status, fragment in [
+            ({"input": [[101, 99999, 102]]}, 400, "served model's own tokenizer"),
+            ({"input": [[101, -1, 102]]}, 400, "outside 0.."),
+            ({"input": [[101, 102], []]}, 400, "input[1] is an empty token list"),
+            ({"input": [101] * 300}, 413, "input[0] has 300 tokens; this model takes at most 256"),
+        ]:
+            assert_openai_error(await client.post("/v1/embeddings", json=body), status, fragment, "input")
 
 
 async def test_models_list_and_lookup(minilm: httpx.AsyncClient) -> None:
@@ -116,10 +124,9 @@ async def test_models_list_and_lookup(minilm: httpx.AsyncClient) -> None:
         ({"input": "a", "encoding_format": "int8"}, 400, "encoding_format", "encoding_format"),
         ({"input": "a", "input_type": "passage"}, 400, "input_type", "input_type"),
         ({"input": "a", "temperature": 1}, 400, "temperature", "temperature"),
-        ({"input": [[101, 99999, 102]]}, 400, "served model's own tokenizer", "input"),
-        ({"input": [[101, -1, 102]]}, 400, "outside 0..", "input"),
         ({"input": [[101, 102], []]}, 400, "input[1] is an empty token list", "input"),
-        ({"input": [101] * 300}, 413, "at most 256", "input"),
+        ({"input": [[9906, 5_000_000]]}, 400, "input[0] holds ids that are not cl100k_base tokens", "input"),
+        ({"input": [[9906, -1]]}, 400, "not cl100k_base tokens", "input"),
         ({"input": ["x"] * 2049}, 413, "at most 2048", "input"),
         ([1, 2], 400, "valid dictionary", None),
     ],
@@ -148,9 +155,10 @@ async def test_query_input_type_uses_the_instruction(app_client: AppClient, qwen
         np.testing.assert_array_equal(np.array([query["data"][0]["embedding"]], np.float32), native)
         assert doc["data"][0]["embedding"] != query["data"][0]["embedding"]
         assert query["usage"]["prompt_tokens"] > doc["usage"]["prompt_tokens"]
+    async with app_client(model_name=str(qwen3_path), openai_token_ids="model") as client:
         ids = client.app.state.engine.encoder.text.tokenize(["the cat"])  # type: ignore[attr-defined]
         as_ids = await client.post("/v1/embeddings", json={"input": ids, "input_type": "query"})
-        assert_openai_error(as_ids, 400, "query needs text input", "input_type")
+        assert_openai_error(as_ids, 400, "a query input needs text", "input_type")
 
 
 async def test_not_ready_is_a_503_in_openai_shape() -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.live_server import in_thread
 
 
 def ok(result: Any) -> dict[str, Any]:
@@ -91,16 +90,5 @@ class QdrantStandIn:
 @contextmanager
 def serve_qdrant(port: int) -> Iterator[QdrantStandIn]:
     stand_in = QdrantStandIn(url=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(stand_in.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("Qdrant stand-in did not start")
-        time.sleep(0.05)
-    try:
+    with in_thread(stand_in.app(), port, what="Qdrant stand-in"):
         yield stand_in
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,35 +10,26 @@ import pytest
 import yaml
 
 from service.ray_serve import REPLICA_HEADER
-from tests.live_server import REPO, free_port
-from tests.ray.local_cluster import wait_ready
+from tests.live_server import REPO, SERVE, serve
 
 pytestmark = pytest.mark.slow
 
 
-def test_serve_ray_cli_serves_and_stops_on_sigterm(ray_cluster: Any, tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "RAY_ADDRESS": ray_cluster.address, "UI_ENABLED": "false"}
-    argv = [sys.executable, "-m", "service.cli", "serve", "--ray", "--replicas", "2", "--host", "127.0.0.1",
-            "--port", str(port)]  # fmt: skip
-    with open(tmp_path / "serve.log", "w+") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+def test_serve_ray_cli_serves_and_stops_on_sigterm(ray_cluster: Any) -> None:
+    env = {"RAY_ADDRESS": ray_cluster.address, "UI_ENABLED": "false"}
+    argv = [*SERVE, "--ray", "--replicas", "2", "--host", "127.0.0.1", "--port", "{port}"]
+    with serve(env, argv, timeout_s=180) as server:
         try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base)
-            r = httpx.post(f"{base}/v1/embeddings", json={"input": ["hello"], "model": "m"}, timeout=30)
+            r = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["hello"], "model": "m"}, timeout=30)
             assert r.status_code == 200 and len(r.json()["data"][0]["embedding"]) == 384
             assert r.headers[REPLICA_HEADER]
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=90) == 0
+            server.proc.send_signal(signal.SIGTERM)
+            assert server.proc.wait(timeout=90) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=30)
-            log.seek(0)
-            print(log.read()[-2000:])
+            assert server.log is not None
+            print(server.log.read_text()[-2000:])
     with pytest.raises(httpx.TransportError):
-        httpx.get(f"{base}/ready", timeout=5)  # Serve and its proxy are gone
+        httpx.get(f"{server.url}/ready", timeout=5)  # Serve and its proxy are gone
 
 
 def test_serve_config_file_is_a_valid_serve_config_of_this_app() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from ui.search import SEARCH_COLUMNS, InProcessService, SearchHandlers
+from ui.search import SEARCH_COLUMNS, ConsoleStore, InProcessService, SearchHandlers
 
 pytest.importorskip("qdrant_edge", reason="the Search tab needs the qdrant extra: pip install 'embedrank[qdrant]'")
 
@@ -63,8 +63,8 @@ async def collection(minilm: Any, tmp_path: Path) -> tuple[Any, Path]:
 
 async def test_search_finds_the_chunk_with_its_source(collection: tuple[Any, Path]) -> None:
     client, store = collection
-    handlers = SearchHandlers(client.app.state.console.bridge)
-    table, summary = await handlers.search("Which database stores vectors?", "notes", str(store), 2, 10, "auto")
+    handlers = SearchHandlers(client.app.state.console.bridge, ConsoleStore(path=str(store), collections=("notes",)))
+    table, summary = await handlers.search("Which database stores vectors?", "notes", 2, 10, "auto")
     assert list(table.columns) == SEARCH_COLUMNS and len(table) == 2
     top = table.iloc[0]
     assert top["source"].endswith("qdrant.md") and "vector database" in top["text"]
@@ -79,8 +79,8 @@ MODES = [("bm25", "flour yeast", "cooking.txt"), ("dense", "Which database store
 @pytest.mark.parametrize(("mode", "query", "name"), MODES)
 async def test_search_modes(collection: tuple[Any, Path], mode: str, query: str, name: str) -> None:
     client, store = collection
-    handlers = SearchHandlers(client.app.state.console.bridge)
-    table, summary = await handlers.search(query, "notes", str(store), 1, 10, "off", mode)
+    handlers = SearchHandlers(client.app.state.console.bridge, ConsoleStore(path=str(store), collections=("notes",)))
+    table, summary = await handlers.search(query, "notes", 1, 10, "off", mode)
     assert table.iloc[0]["source"].endswith(name) and f"found by {mode}, store order only" in summary
 
 
@@ -88,14 +88,23 @@ async def test_search_reranks_the_hits_in_process(collection: tuple[Any, Path]) 
     client, store = collection
     bridge = client.app.state.console.bridge
     relayed = bridge.relayed_calls
-    table, summary = await SearchHandlers(bridge).search("man riding a horse", "notes", str(store), 3, 10, "bi-encoder")
+    handlers = SearchHandlers(bridge, ConsoleStore(path=str(store), collections=("notes",)))
+    table, summary = await handlers.search("man riding a horse", "notes", 3, 10, "bi-encoder")
     assert table.iloc[0]["source"].endswith("horses.md")
     assert "reranked with the bi-encoder" in summary
     assert table["score"].tolist() == sorted(table["score"].tolist(), reverse=True)
     assert bridge.relayed_calls >= relayed + 2  # embed + rerank, from the Qdrant worker thread
 
 
-async def test_missing_collection_says_to_ingest(minilm: Any, tmp_path: Path) -> None:
-    handlers = SearchHandlers(minilm.app.state.console.bridge)
+async def test_missing_collection_says_to_ingest(collection: tuple[Any, Path]) -> None:
+    client, store = collection
+    handlers = SearchHandlers(client.app.state.console.bridge, ConsoleStore(path=str(store), collections=("*",)))
     with pytest.raises(gr.Error, match="does not exist"):
-        await handlers.search("anything", "nope", str(tmp_path / "empty"), 5, 50, "auto")
+        await handlers.search("anything", "nope", 5, 50, "auto")
+
+
+async def test_missing_store_is_not_created(minilm: Any, tmp_path: Path) -> None:
+    handlers = SearchHandlers(minilm.app.state.console.bridge, ConsoleStore(path=str(tmp_path / "empty")))
+    with pytest.raises(gr.Error, match="embedrank ingest"):
+        await handlers.search("anything", "embedrank", 5, 50, "auto")
+    assert not (tmp_path / "empty").exists()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-import uvicorn
 from fastapi import FastAPI, Request
+
+from tests.live_server import in_thread
 
 MODEL_ID = "recorder"
 
@@ -43,21 +42,5 @@ def recorder_app(received: list[dict[str, Any]]) -> FastAPI:
 def serve_recorder(port: int) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Yield (base URL ending in /v1, the list of received chat bodies) while the endpoint runs."""
     received: list[dict[str, Any]] = []
-    server = uvicorn.Server(uvicorn.Config(recorder_app(received), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{base}/models", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    try:
-        yield base, received
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with in_thread(recorder_app(received), port, what="chat stand-in") as url:
+        yield f"{url}/v1", received

@@ -5,23 +5,20 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import httpx
-import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
+
+from tests.live_server import free_port as free_port  # re-exported: the filter tests import it from here
+from tests.live_server import in_thread, serve
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTION_FILE = REPO / "integrations" / "open_webui" / "embedrank_reranker.py"
@@ -122,63 +119,16 @@ class StandIn:
         return app
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serve_stand_in(stand_in: StandIn) -> Iterator[StandIn]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stand_in.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("stand-in Open WebUI did not start")
-        time.sleep(0.05)
-    stand_in.url = f"http://127.0.0.1:{port}"
-    try:
+    with in_thread(stand_in.app(), what="stand-in Open WebUI") as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager
 def embedrank_server(env: dict[str, str] | None = None, timeout_s: float = 180.0) -> Iterator[str]:
     """Our real server (uvicorn service.app:app) in a subprocess on a free port, ready when /ready is 200."""
-    port = free_port()
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    argv = [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_ready(proc, log, url, timeout_s)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def wait_ready(proc: subprocess.Popen[bytes], log: IO[str], url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"embedrank not ready after {timeout_s}s")
-        time.sleep(0.25)
-    log.seek(0)
-    raise RuntimeError(f"embedrank exited with {proc.returncode}:\n{log.read()[-3000:]}")
+    argv = [sys.executable, "-m", "uvicorn", "service.app:app", "--host", "127.0.0.1", "--port", "{port}"]
+    with serve(env, argv, timeout_s=timeout_s) as server:
+        yield server.url

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
+
+from tests.live_server import running
 
 EMBEDRANK_KEY = "owui-test-key"  # our server's API_KEY in these tests
 
@@ -89,38 +89,10 @@ def serve_open_webui(
         "DO_NOT_TRACK": "true",
         **env,
     }
-    log: IO[str] = open(data_dir / "open-webui.log", "w+")  # noqa: SIM115
     command = [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, cwd=data_dir, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(proc, log, url, timeout_s)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], log: IO[str], url: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"open-webui exited with {proc.returncode}:\n{log.read()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            log.seek(0)
-            raise TimeoutError(f"open-webui not healthy after {timeout_s}s:\n{log.read()[-4000:]}")
-        time.sleep(0.5)
+    log = data_dir / "open-webui.log"
+    with running(command, full_env, port=port, cwd=data_dir, ready_path="/health", timeout_s=timeout_s, log_path=log):
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass
