@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         from integrations.qdrant.cli import add_subcommands
     except ImportError as exc:  # the qdrant extra is optional
         logger.debug("ingest/search unavailable: %s", exc)
-        for name in ("ingest", "search"):
+        for name in ("ingest", "search", "migrate-store"):
             missing = commands.add_parser(name, help=f"{name} with Qdrant (needs: pip install 'embedrank[qdrant]')")
             missing.set_defaults(func=_needs_qdrant_extra)
     else:

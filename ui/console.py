@@ -6,6 +6,7 @@ import gradio as gr
 
 from ui.handlers import EMBED_COLUMNS, RANK_COLUMNS, ConsoleHandlers
 from ui.search import (
+    MODE_CHOICES,
     RERANK_CHOICES,
     SEARCH_COLUMNS,
     SearchHandlers,
@@ -117,7 +118,10 @@ def _score_chart(elem_id: str) -> gr.BarPlot:
 
 def _search_tab(search: SearchHandlers) -> None:
     if not qdrant_available():
-        gr.Markdown("Search needs qdrant-client: `pip install 'embedrank[qdrant]'`, then `embedrank ingest`.")
+        gr.Markdown(
+            "Search needs the qdrant extra: `pip install 'embedrank[qdrant]'` (the `ui` extra brings it), "
+            "then restart the server and run `embedrank ingest`."
+        )
     else:
         gr.Markdown("Searches a collection written by `embedrank ingest` (same model as this server).")
     with gr.Row():
@@ -137,8 +141,12 @@ def _search_tab(search: SearchHandlers) -> None:
                 list(RERANK_CHOICES), value="auto", label="rerank", elem_id="search-rerank",
                 info="auto: the cross-encoder when loaded, else Qdrant's cosine order",
             )  # fmt: skip
+            mode = gr.Radio(
+                MODE_CHOICES, value="hybrid", label="mode", elem_id="search-mode",
+                info="hybrid: meaning + exact words (BM25), fused",
+            )  # fmt: skip
             run = gr.Button("Search", variant="primary", interactive=qdrant_available(), elem_id="search-run")
     summary = gr.Markdown(elem_id="search-summary")
     hits = gr.Dataframe(headers=SEARCH_COLUMNS, label="hits", interactive=False, wrap=True, elem_id="search-hits")
-    inputs = [query, collection, top_k, candidates, rerank]
+    inputs = [query, collection, top_k, candidates, rerank, mode]
     run.click(search.search, inputs, [hits, summary], api_name="search", concurrency_limit=CONCURRENCY)

@@ -31,9 +31,12 @@ DEFAULT_COLLECTION = "embedrank"  # the same default as `embedrank ingest`
 RERANK_CHOICES: dict[str, bool | None] = {"auto": None, "cross-encoder": True, "bi-encoder": False, "off": None}
 
 
+MODE_CHOICES = ["hybrid", "dense", "bm25"]  # the same modes as `embedrank search --mode`
+
+
 def qdrant_available() -> bool:
-    """Whether qdrant-client (the `qdrant` extra) is installed."""
-    return importlib.util.find_spec("qdrant_client") is not None
+    """Whether the `qdrant` extra (Qdrant Edge + qdrant-client) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("qdrant_edge", "qdrant_client"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class ConsoleStore:
         return self.collections[0] if self.collections[0] != "*" else DEFAULT_COLLECTION
 
     def describe(self) -> str:
-        return self.url if self.url else f"local {self.path}"
+        return self.url if self.url else f"Qdrant Edge at {os.path.abspath(os.path.expanduser(self.path))}"
 
     def collection(self, name: str | None) -> str:
         """The requested collection if the settings allow it (blank = the default)."""
@@ -141,15 +144,22 @@ class SearchHandlers:
 
     @shown
     async def search(
-        self, query: str, collection: str, top_k: float | None, candidates: float | None, rerank: str
+        self,
+        query: str,
+        collection: str,
+        top_k: float | None,
+        candidates: float | None,
+        rerank: str,
+        mode: str = "hybrid",
     ) -> tuple[pd.DataFrame, str]:
-        """Hits best first with source and chunk text, and a line saying how they were ranked.
+        """Hits best first with source and chunk text, and a line saying how they were found and ranked.
 
+        `mode`: "hybrid" (dense + BM25 fused by RRF), "dense" or "bm25", as `embedrank search --mode`.
         `rerank`: "auto" (the cross-encoder when one is loaded; else Qdrant's cosine order, which a
         bi-encoder rerank by the same model would only recompute), "cross-encoder", "bi-encoder" or "off".
         """
         if not qdrant_available():
-            raise gr.Error("Search needs qdrant-client: pip install 'embedrank[qdrant]'")
+            raise gr.Error("Search needs the qdrant extra: pip install 'embedrank[qdrant]', then restart the server")
         from integrations.qdrant import search
         from integrations.qdrant.store import StoreError
 
@@ -165,10 +175,11 @@ class SearchHandlers:
                 rerank=rerank != "off",
                 use_cross_encoder=RERANK_CHOICES.get(rerank),
                 candidates=int(candidates or 50),
+                mode=mode if mode in MODE_CHOICES else "hybrid",  # type: ignore[arg-type]  # checked here
                 qdrant=target,
                 service=self.service,  # type: ignore[arg-type]  # duck-typed EmbedrankClient
             )
-        except (StoreError, ValueError) as exc:
+        except (StoreError, ValueError, RuntimeError) as exc:
             raise gr.Error(str(exc)) from exc
         table = pd.DataFrame(
             [
@@ -178,7 +189,8 @@ class SearchHandlers:
             ],
             columns=SEARCH_COLUMNS,
         )  # fmt: skip
-        ranked = "vector similarity only" if result.method == "vector" else f"reranked with the {result.method}"
+        found_by, _, reranker = result.method.partition(" + ")
+        ranked = f"found by {found_by}, " + (f"reranked with the {reranker}" if reranker else "store order only")
         summary = (
             f"**{len(result.hits)}** of {result.candidates} candidates from `{result.collection}` in "
             f"{target.describe()}, {ranked}, {result.seconds * 1000:.0f} ms"

@@ -1,4 +1,4 @@
-"""Qdrant ingest + search helper: public Python API (`ingest_paths`, `search`), loaded lazily."""
+"""Ingest + hybrid search over Qdrant Edge or a Qdrant server: public Python API, loaded lazily."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from integrations.qdrant.ingest import IngestReport, delete_sources, ingest_paths
+    from integrations.qdrant.migrate import migrate_local_mode
     from integrations.qdrant.searcher import SearchHit, SearchResult, search
-    from integrations.qdrant.store import QdrantTarget
+    from integrations.qdrant.store import QdrantTarget, Store, open_store
 
 __all__ = [
     "IngestReport",
     "QdrantTarget",
     "SearchHit",
     "SearchResult",
+    "Store",
     "delete_sources",
     "ingest_paths",
+    "migrate_local_mode",
+    "open_store",
     "search",
 ]
 
@@ -27,6 +31,9 @@ _HOMES = {
     "SearchResult": "searcher",
     "search": "searcher",
     "QdrantTarget": "store",
+    "Store": "store",
+    "open_store": "store",
+    "migrate_local_mode": "migrate",
 }
 
 

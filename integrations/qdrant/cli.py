@@ -1,4 +1,4 @@
-"""`embedrank ingest` and `embedrank search`: argument parsing and human/JSON output over the Python API."""
+"""`embedrank ingest`, `search` and `migrate-store`: argument parsing and human/JSON output over the Python API."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ DEFAULT_COLLECTION = "embedrank"
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `ingest` and `search`; each sets `func(args) -> int`. Imports stay lazy so the
+    """Register `ingest`, `search` and `migrate-store`; each sets `func(args) -> int`. Imports stay lazy so the
     main CLI works without the qdrant extra installed."""
     ingest = subparsers.add_parser(
         "ingest",
@@ -37,7 +37,16 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     ingest.add_argument("--jsonl-field", default="text", help="JSONL field holding the text (default 'text')")
     ingest.add_argument("--force", action="store_true", help="re-embed files even when unchanged")
     ingest.add_argument(
-        "--prune", action="store_true", help="delete chunks of files that are gone from the given folders"
+        "--prune",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="delete the chunks of files that are gone from the given folders (default on; --no-prune only "
+        "lists them in the summary)",
+    )
+    ingest.add_argument(
+        "--optimize",
+        action="store_true",
+        help="build the HNSW index when done (embedded store; minutes at 100k chunks, search is fast without)",
     )
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     ingest.add_argument(
@@ -54,11 +63,18 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
 
     search = subparsers.add_parser(
         "search",
-        help="ask a question against an ingested collection (vector search + rerank)",
-        description="Embed the question as a query, fetch candidates from Qdrant, rerank them via /rerank.",
+        help="ask a question against an ingested collection (hybrid dense + BM25 search, then rerank)",
+        description="Fetch candidates by meaning (dense), by keywords (BM25) or both fused (hybrid, the "
+        "default), then rerank them via the service's /rerank.",
     )
     search.add_argument("query", help="the question")
     _common(search)
+    search.add_argument(
+        "--mode",
+        choices=["dense", "bm25", "hybrid"],
+        default="hybrid",
+        help="dense (meaning), bm25 (exact words: identifiers, error codes) or hybrid (both, RRF; default)",
+    )
     search.add_argument("--top-k", type=int, default=5, help="results to show (default 5)")
     search.add_argument(
         "--rerank", action=argparse.BooleanOptionalAction, default=True, help="rerank candidates (default on)"
@@ -67,6 +83,17 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:  # type: ig
     search.add_argument("--snippet-chars", type=int, default=100, help="snippet width in the table (100)")
     search.add_argument("--json", action="store_true", help="print results as JSON")
     search.set_defaults(func=run_search)
+
+    migrate = subparsers.add_parser(
+        "migrate-store",
+        help="convert an old embedded store (qdrant-client local mode) into Qdrant Edge",
+        description="Copy every collection of a qdrant-client local-mode folder into Qdrant Edge shards in the "
+        "same folder (same ids, payloads and vectors, plus BM25 vectors); the old files move to "
+        "<folder>/local-mode-backup.",
+    )
+    migrate.add_argument("--qdrant-path", default=_default_path(), help="the folder (default ./qdrant_data)")
+    migrate.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    migrate.set_defaults(func=run_migrate)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -78,13 +105,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="embedrank service (default http://localhost:9000, env EMBEDRANK_SERVICE_URL)",
     )
     parser.add_argument("--api-key", default=env("EMBEDRANK_API_KEY"), help="service API key (env EMBEDRANK_API_KEY)")
-    parser.add_argument("--qdrant-path", default="./qdrant_data", help="embedded Qdrant folder (default ./qdrant_data)")
+    parser.add_argument(
+        "--qdrant-path",
+        default=_default_path(),
+        help="embedded store folder, Qdrant Edge (default ./qdrant_data, env QDRANT_PATH)",
+    )
     parser.add_argument(
         "--qdrant-url", default=env("QDRANT_URL"), help="Qdrant server/cluster URL instead of --qdrant-path"
     )
     parser.add_argument("--qdrant-api-key", default=env("QDRANT_API_KEY"), help="Qdrant API key")
     parser.add_argument("--vector-name", default=None, help="named vector to use (default: unnamed)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def _default_path() -> str:
+    return os.environ.get("QDRANT_PATH") or "./qdrant_data"
 
 
 def _target(args: argparse.Namespace) -> Any:
@@ -137,6 +172,8 @@ def run_ingest(args: argparse.Namespace) -> int:
             report = ingest_paths(
                 args.paths, args.collection, service_url=args.service_url, api_key=args.api_key, **common
             )
+        if args.optimize:
+            _optimize(args)
     except (ServiceError, StoreError, ValueError, RuntimeError) as exc:
         return _fail(exc)
     if args.json:
@@ -149,10 +186,42 @@ def run_ingest(args: argparse.Namespace) -> int:
     print(
         f"  chunks: {report.chunks_written} written, {report.chunks_deleted} deleted"
         f" ({report.chunks_per_second:.1f} chunks/s over {report.seconds:.1f} s)"
-        + (f"; {report.sources_pruned} removed files pruned" if report.sources_pruned else "")
     )
+    gone = f"{len(report.removed)} file{'s' if len(report.removed) != 1 else ''} gone from the folder"
+    if report.removed and report.prune:
+        print(f"  {gone} since the last run: their chunks were deleted")
+    elif report.removed:
+        print(f"  {gone}, still searchable (--no-prune): run again without --no-prune to delete their chunks")
+    for source in report.removed:
+        print(f"  removed {_short(source)}")
     for path, reason in report.skipped:
         print(f"  skipped {_short(path)}: {reason}")
+    return 0
+
+
+def _optimize(args: argparse.Namespace) -> None:
+    from integrations.qdrant.store import opened
+
+    with opened(_target(args), args.collection) as store:
+        store.optimize()
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from integrations.qdrant.migrate import BACKUP, migrate_local_mode
+    from integrations.qdrant.store import StoreError
+
+    _verbose(args)
+    folder = Path(args.qdrant_path).expanduser().resolve()
+    try:
+        done = migrate_local_mode(folder)
+    except StoreError as exc:
+        return _fail(exc)
+    for item in done:
+        print(
+            f"migrated collection {item.collection!r}: {item.points} points "
+            f"into Qdrant Edge at {folder / item.collection}"
+        )
+    print(f"the old local-mode files are in {folder / BACKUP} (delete them once you are happy)")
     return 0
 
 
@@ -169,6 +238,7 @@ def run_search(args: argparse.Namespace) -> int:
             top_k=args.top_k,
             rerank=args.rerank,
             candidates=args.candidates,
+            mode=args.mode,
             service_url=args.service_url,
             api_key=args.api_key,
             qdrant=_target(args),
@@ -179,8 +249,8 @@ def run_search(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
     print(
-        f"{len(result.hits)} of {result.candidates} candidates from {result.collection!r}, "
-        f"ranked by {result.method} ({result.seconds * 1000:.0f} ms)"
+        f"{len(result.hits)} of {result.candidates} candidates from {result.collection!r} in "
+        f"{_target(args).describe()}, found by {result.method} ({result.seconds * 1000:.0f} ms)"
     )
     rows = [
         [
@@ -216,7 +286,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry: `python -m integrations.qdrant.cli ingest|search ...`."""
+    """Standalone entry: `python -m integrations.qdrant.cli ingest|search|migrate-store ...`."""
     parser = argparse.ArgumentParser(prog="embedrank", description="Qdrant ingest and search helper")
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
-"""`embedrank ingest --ray`: Ray Data loads, chunks and embeds files on an actor pool; the driver upserts."""
+"""`embedrank ingest --ray`: the ingest pipeline's load → chunk → embed on a Ray Data actor pool; the driver writes."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import dataclasses
 import json
 import logging
 import os
@@ -15,22 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from integrations.qdrant import store
-from integrations.qdrant.chunker import ChunkConfig, chunk_segments, refit
-from integrations.qdrant.ingest import (
-    IngestReport,
-    _chunk_config,
-    _progress,
-    _prune,
-    _source_key,
-    fingerprint,
-    is_unchanged,
-    source_rows,
-    write_source,
-)
-from integrations.qdrant.loaders import LoadError, discover, load_file
+from integrations.qdrant import pipeline, store
+from integrations.qdrant.ingest import IngestReport, _paths, handle_removed, make_plan, write_all
+from integrations.qdrant.loaders import LoadError, discover, file_sha256
+from integrations.qdrant.pipeline import Piece, Plan, source_key
 from integrations.qdrant.service_client import ServiceInfo
-from integrations.qdrant.store import QdrantTarget
+from integrations.qdrant.store import QdrantTarget, Row, Store
 from service.config import Settings
 
 log = logging.getLogger(__name__)
@@ -62,62 +52,51 @@ def _model_info(settings: Settings) -> ServiceInfo:
 
 
 class EmbedFiles:
-    """Ray Data actor: one Engine in-process (no HTTP hop); files in, one row of Qdrant points per file out."""
+    """Ray Data actor: one Engine in-process (no HTTP hop) as the pipeline's embedder; files in, Pieces out."""
 
-    def __init__(self, settings: Settings, config: ChunkConfig, info: ServiceInfo, layout: str,
-                 jsonl_field: str, batch_size: int) -> None:  # fmt: skip
+    def __init__(self, settings: Settings, plan: Plan) -> None:
         from service.engine.build import build_engine
 
-        self.config, self.info, self.layout = config, info, layout
-        self.jsonl_field, self.batch_size = jsonl_field, batch_size
+        self.plan = plan
         # The Engine's batcher lives on an event loop; Ray Data calls us synchronously, so give it its own.
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="engine-loop", daemon=True).start()
         self.engine = build_engine(settings)
         self._run(self.engine.start())
-        if self.engine.info.name != info.model or self.engine.info.dim != info.dim:
-            raise RuntimeError(f"actor loaded {self.engine.info.name}, the driver planned for {info.model}")
+        if self.engine.info.name != plan.model or self.engine.info.dim != plan.dim:
+            raise RuntimeError(f"actor loaded {self.engine.info.name}, the driver planned for {plan.model}")
 
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=_CALL_TIMEOUT_S)
 
-    def _count_tokens(self, texts: Sequence[str]) -> list[int]:
+    def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
         """What the service's /tokenize (add_special_tokens=false) counts, from the same engine call."""
         formatted = [self.engine.prompts.format(t, "document") for t in texts]
         counts: list[int] = self._run(self.engine.count_content_tokens(formatted))
         return counts
 
-    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], input_type: str = "document", batch_size: int = 32) -> list[list[float]]:
         # Same request shape as the HTTP ingest (batch_size texts, documents, normalised, truncated).
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            result = self._run(self.engine.embed(texts[start : start + self.batch_size], input_type="document"))
+        for start in range(0, len(texts), batch_size):
+            result = self._run(self.engine.embed(list(texts[start : start + batch_size]), input_type="document"))
             vectors.extend(np.asarray(result.vectors, dtype=np.float32).tolist())
         return vectors
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"path": [], "error": [], "rows": []}
-        for raw in batch["path"]:
-            path = Path(str(raw))
-            error, rows = "", ""
-            try:
-                doc = load_file(path, self.jsonl_field)
-            except LoadError as exc:
-                error = str(exc)
-            else:
-                chunks = chunk_segments(doc.segments, doc.markdown, self.config)
-                if not chunks:
-                    error = "no text"
-                else:
-                    exact = self._count_tokens([c.text for c in chunks]) if self.info.max_tokens > 10 else None
-                    if exact is not None:
-                        chunks = refit(chunks, exact, self.info.max_tokens - 2, self.config)
-                    vectors = self._embed([c.text for c in chunks])
-                    rows = json.dumps(source_rows(doc, chunks, vectors, self.config, self.info.model, self.layout))
-            out["path"].append(str(path))
-            out["error"].append(error)
-            out["rows"].append(rows)
-        return out
+        paths = [Path(str(raw)) for raw in batch["path"]]
+        # The very pipeline `embedrank ingest` runs; only the embedder differs.
+        return {"piece": [_encode(piece) for piece in pipeline.pieces(paths, self.plan, self)]}
+
+
+def _encode(piece: Piece) -> str:
+    return json.dumps(dataclasses.asdict(piece))
+
+
+def _decode(raw: str) -> Piece:
+    data = json.loads(raw)
+    rows = [Row(r["id"], r["dense"], (r["sparse"][0], r["sparse"][1]), r["payload"]) for r in data.pop("rows")]
+    return Piece(rows=rows, **data)
 
 
 def ingest_with_ray(
@@ -132,7 +111,7 @@ def ingest_with_ray(
     batch_size: int = 32,
     jsonl_field: str = "text",
     force: bool = False,
-    prune: bool = False,
+    prune: bool = True,
     progress: bool = False,
     actors: int = 2,
     cpus_per_actor: float = 1.0,
@@ -142,43 +121,40 @@ def ingest_with_ray(
     """`ingest_paths` with the embedding spread over a Ray cluster (RAY_ADDRESS, or a local one).
 
     The driver discovers files, skips unchanged ones (content hash vs the stored chunk 0, exactly as
-    `ingest_paths`) and writes; the actors load, chunk and embed with the model the settings name.
+    `ingest_paths`) and writes with the same Writer; the actors run the same load → chunk → embed
+    pipeline with the model the settings name.
     """
-    if layout not in store.LAYOUTS:
-        raise ValueError(f"layout must be one of {sorted(store.LAYOUTS)}")
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
+    paths = _paths(paths, layout)
     ray = _ray()
     own_ray = not ray.is_initialized()
     if own_ray:
         ray.init(address=os.environ.get("RAY_ADDRESS") or None)
     started = time.perf_counter()
     qdrant = qdrant or QdrantTarget()
-    report = IngestReport(collection=collection, target=f"{qdrant.describe()} (Ray Data, {actors} actors)")
+    report = IngestReport(collection=collection, target=f"{qdrant.describe()} (Ray Data, {actors} actors)", prune=prune)
     resources = {"num_cpus": cpus_per_actor, "num_gpus": gpus_per_actor}
     actor_settings = _actor_settings(settings or Settings(), cpus_per_actor)
     try:
         # Loaded once where the actors run, so the chunk cap and skip fingerprint match what they embed with.
         info: ServiceInfo = ray.get(ray.remote(_model_info).options(**resources).remote(actor_settings))
-        config = _chunk_config(chunk_tokens, overlap_tokens, info)
+        plan = make_plan(info, chunk_tokens, overlap_tokens, layout, jsonl_field, batch_size)
         found = discover(paths)
         report.skipped.extend(found.skipped)
         report.files_seen = len(found.files)
-        with store.open_client(qdrant) as client:
-            store.ensure_collection(client, qdrant, collection, info.dim)
-            todo = _changed(client, collection, found.files, config, info.model, layout, force, report)
+        with store.opened(qdrant, collection) as target_store:
+            target_store.ensure(info.dim)
+            todo = _changed(target_store, found.files, plan, force, report)
             if todo:
                 dataset = ray.data.from_items([{"path": str(p)} for p in todo]).map_batches(
                     EmbedFiles,
-                    fn_constructor_kwargs={"settings": actor_settings, "config": config, "info": info,
-                                           "layout": layout, "jsonl_field": jsonl_field, "batch_size": batch_size},
+                    fn_constructor_kwargs={"settings": actor_settings, "plan": plan},
                     batch_size=files_per_batch,
                     compute=ray.data.ActorPoolStrategy(size=actors),
                     **resources,
-                )  # fmt: skip
-                _write(client, qdrant, collection, dataset, len(todo), progress, report)
-            if prune:
-                report.sources_pruned = _prune(client, collection, paths, found.files, report)
+                )
+                stream = (_decode(row["piece"]) for row in dataset.iter_rows())
+                write_all(target_store, stream, len(todo), progress, report)
+            handle_removed(target_store, paths, found.files, report)
     finally:
         if own_ray:
             ray.shutdown()
@@ -187,46 +163,18 @@ def ingest_with_ray(
     return report
 
 
-def _changed(
-    client: Any, collection: str, files: Sequence[Path], config: ChunkConfig, model: str, layout: str, force: bool,
-    report: IngestReport,
-) -> list[Path]:  # fmt: skip
+def _changed(target_store: Store, files: Sequence[Path], plan: Plan, force: bool, report: IngestReport) -> list[Path]:
     """Files whose content hash (sha256 of the bytes, as the loader computes it) is not stored yet."""
     todo: list[Path] = []
     for path in files:
         if not force:
             try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:
+                digest = file_sha256(path)
+            except LoadError:
                 todo.append(path)  # the actor's loader reports why
                 continue
-            if is_unchanged(client, collection, _source_key(path), fingerprint(digest, config, model, layout)):
+            if pipeline.is_unchanged(target_store, source_key(path), plan.fingerprint(digest)):
                 report.files_unchanged += 1
                 continue
         todo.append(path)
     return todo
-
-
-def _write(
-    client: Any, target: QdrantTarget, collection: str, dataset: Any, total: int, progress: bool, report: IngestReport
-) -> None:
-    """Stream the actors' output and write each file as it arrives (chunk 0 last, stale chunks deleted)."""
-    bar = _progress(total, progress)
-    try:
-        for row in dataset.iter_rows():
-            if row["error"]:
-                report.skipped.append((str(row["path"]), str(row["error"])))
-            else:
-                rows = [(pid, vector, payload) for pid, vector, payload in json.loads(row["rows"])]
-                source = _source_key(Path(row["path"]))
-                deleted = write_source(client, target, collection, source, rows)
-                report.files_ingested += 1
-                report.chunks_written += len(rows)
-                report.chunks_deleted += deleted
-                log.info("ingested %s: %d chunks (%d stale deleted)", source, len(rows), deleted)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(chunks=report.chunks_written, refresh=False)
-    finally:
-        if bar is not None:
-            bar.close()

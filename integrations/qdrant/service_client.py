@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -16,6 +17,13 @@ import httpx
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE_URL = "http://localhost:9000"
+
+
+def service_url_from_env() -> str:
+    """EMBEDRANK_SERVICE_URL, else http://localhost:9000: the same default for the CLI and the Python API."""
+    return os.environ.get("EMBEDRANK_SERVICE_URL") or DEFAULT_SERVICE_URL
+
+
 # 429 = overloaded and 503 = not ready are the service's own transient answers; 502/504 come from proxies.
 _TRANSIENT = frozenset({429, 502, 503, 504})
 
@@ -108,9 +116,11 @@ class EmbedrankClient:
             vectors.extend(got)
         return vectors
 
-    def count_tokens(self, texts: Sequence[str], batch_size: int = 256) -> list[int] | None:
+    def count_tokens(self, texts: Sequence[str], batch_size: int = 32) -> list[int] | None:
         """Exact token counts (no special tokens) from the service's TEI `/tokenize`, or None when the
-        service has no such endpoint or its backend exposes no tokenizer (remembered per client)."""
+        service has no such endpoint or its backend exposes no tokenizer (remembered per client).
+
+        Small batches: /tokenize answers an object per token, ~10 MB of Python objects for 256 chunks."""
         counts: list[int] = []
         for start in range(0, len(texts), batch_size):
             if not self._can_tokenize:
@@ -163,7 +173,11 @@ class EmbedrankClient:
                 self._sleep(attempt, response.headers.get("Retry-After"), f"HTTP {response.status_code}")
                 continue
             if response.is_success:
-                return response.json()
+                body = response.json()
+                # httpx's response and its stream refer to each other: a cycle the collector frees late,
+                # keeping every answer's bytes alive meanwhile (~0.2 MB per /tokenize batch). Break it now.
+                response.stream = httpx.ByteStream(b"")
+                return body
             hint = (
                 " (the service wants an API key: --api-key or EMBEDRANK_API_KEY)" if response.status_code == 401 else ""
             )

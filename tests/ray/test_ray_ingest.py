@@ -1,4 +1,4 @@
-"""Ray Data ingest on 2 nodes writes the same points as the single-process ingest, then nothing on a re-run."""
+"""Ray Data ingest on 2 nodes writes the same points (dense + BM25) as one process, then nothing on a re-run."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from integrations.qdrant.ingest import ingest_paths
 from integrations.qdrant.ray_ingest import ingest_with_ray
-from integrations.qdrant.store import QdrantTarget, open_client
+from integrations.qdrant.store import QdrantTarget, opened
 from service.config import Settings
 from tests.live_server import REPO, live_server
 
@@ -38,15 +38,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _points(path: Path) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
-    with open_client(QdrantTarget(path=str(path))) as client:
-        records, offset = [], None
-        while True:
-            page, offset = client.scroll(COLLECTION, limit=256, offset=offset, with_vectors=True, with_payload=True)
-            records.extend(page)
-            if offset is None:
-                break
-    return {str(r.id): (np.asarray(r.vector, dtype=np.float64), r.payload or {}) for r in records}
+def _points(path: Path) -> dict[str, tuple[np.ndarray, dict[str, Any], Any]]:
+    with opened(QdrantTarget(path=str(path)), COLLECTION) as store:
+        return {f.id: (np.asarray(f.dense, dtype=np.float64), f.payload, f.sparse) for f in store.scroll(vectors=True)}
 
 
 def test_ray_ingest_matches_single_process_and_is_idempotent(ray_cluster: Any, corpus: Path, tmp_path: Path) -> None:
@@ -72,6 +66,7 @@ def test_ray_ingest_matches_single_process_and_is_idempotent(ray_cluster: Any, c
     print(f"max |vector difference| over {len(want)} points: {worst:.2e}")
     assert worst <= 1e-6
     assert all(got[pid][1] == want[pid][1] for pid in want)  # same text, metadata, fingerprints
+    assert all(got[pid][2] == want[pid][2] for pid in want)  # the same BM25 vectors (one pipeline)
 
     # Re-run through the CLI, joining the same cluster: every file unchanged, nothing written.
     env = {**os.environ, "RAY_ADDRESS": ray_cluster.address, "UI_ENABLED": "false"}

@@ -11,7 +11,7 @@ import pytest
 
 from ui.search import SEARCH_COLUMNS, ConsoleStore, InProcessService, SearchHandlers
 
-pytest.importorskip("qdrant_client", reason="the Search tab needs qdrant-client: pip install 'embedrank[qdrant]'")
+pytest.importorskip("qdrant_edge", reason="the Search tab needs the qdrant extra: pip install 'embedrank[qdrant]'")
 
 NOTES = {
     "qdrant.md": "# Qdrant\n\nQdrant is a vector database. It stores embeddings and finds the nearest ones fast.",
@@ -69,8 +69,19 @@ async def test_search_finds_the_chunk_with_its_source(collection: tuple[Any, Pat
     top = table.iloc[0]
     assert top["source"].endswith("qdrant.md") and "vector database" in top["text"]
     assert top["chunk"] == 0 and top["score"] == top["vector score"]
-    # No cross-encoder loaded: "auto" keeps Qdrant's cosine order (a MiniLM rerank would recompute it).
-    assert "vector similarity only" in summary and "`notes`" in summary
+    # No cross-encoder loaded: "auto" keeps the store's order (a MiniLM rerank would recompute the cosines).
+    assert "found by hybrid, store order only" in summary and "`notes`" in summary
+
+
+MODES = [("bm25", "flour yeast", "cooking.txt"), ("dense", "Which database stores vectors?", "qdrant.md")]
+
+
+@pytest.mark.parametrize(("mode", "query", "name"), MODES)
+async def test_search_modes(collection: tuple[Any, Path], mode: str, query: str, name: str) -> None:
+    client, store = collection
+    handlers = SearchHandlers(client.app.state.console.bridge, ConsoleStore(path=str(store), collections=("notes",)))
+    table, summary = await handlers.search(query, "notes", 1, 10, "off", mode)
+    assert table.iloc[0]["source"].endswith(name) and f"found by {mode}, store order only" in summary
 
 
 async def test_search_reranks_the_hits_in_process(collection: tuple[Any, Path]) -> None:

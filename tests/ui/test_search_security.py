@@ -35,11 +35,11 @@ async def test_a_user_supplied_url_or_path_reaches_nothing(app_client: AppClient
         probe_url = f"{seen.url}/internal/secret?x="
         async with app_client(qdrant_path=str(store), qdrant_api_key=SECRET) as client:
             payloads = [
-                ["q", "embedrank", probe_url, 5, 50, "off"],  # the probe's six inputs (the old location field)
-                ["q", probe_url, 5, 50, "off"],  # the URL as the collection
-                ["q", str(planted), 5, 50, "off"],  # a path as the collection
-                ["q", "../../" + str(planted), 5, 50, "off"],
-                ["q", "embedrank", str(planted), 5, 50, "off"],
+                ["q", "embedrank", probe_url, 5, 50, "off", "hybrid"],  # the old location field: one input too many
+                ["q", probe_url, 5, 50, "off", "hybrid"],  # the URL as the collection
+                ["q", str(planted), 5, 50, "off", "hybrid"],  # a path as the collection
+                ["q", "../../" + str(planted), 5, 50, "off", "hybrid"],
+                ["q", "embedrank", str(planted), 5, 50, "off", "hybrid"],
             ]
             for data in payloads:
                 status, stream = await call_search(client, data)
@@ -54,9 +54,9 @@ async def test_the_key_goes_to_the_configured_server_only(app_client: AppClient)
     """With QDRANT_URL set, the search talks to that server, with QDRANT_API_KEY, and to nothing else."""
     with listener(json_answer(b'{"status": "error"}', "404 Not Found")) as configured, listener() as other:
         async with app_client(qdrant_url=configured.url, qdrant_api_key=SECRET) as client:
-            status, stream = await call_search(client, ["q", "embedrank", 5, 50, "off"])
+            status, stream = await call_search(client, ["q", "embedrank", 5, 50, "off", "hybrid"])
             assert status == 200 and "event: error" in stream  # the stand-in is no Qdrant
-            status, stream = await call_search(client, ["q", f"{other.url}/x", 5, 50, "off"])
+            status, stream = await call_search(client, ["q", f"{other.url}/x", 5, 50, "off", "hybrid"])
             assert "event: error" in stream and ("not searchable" in stream or "not in the list of choices" in stream)
     assert configured.connections >= 1
     assert all(f"api-key: {SECRET}".encode() in head.lower() for head in configured.heads)
@@ -67,7 +67,7 @@ async def test_allowlisted_collections_only(app_client: AppClient, tmp_path: Pat
     store = tmp_path / "store"
     store.mkdir()
     async with app_client(qdrant_path=str(store), search_collections="docs,notes") as client:
-        _, stream = await call_search(client, ["q", "secrets", 5, 50, "off"])
+        _, stream = await call_search(client, ["q", "secrets", 5, 50, "off", "hybrid"])
         assert "event: error" in stream
         message = json.dumps(stream)
         assert "not searchable" in message or "not in the list of choices" in message

@@ -1,4 +1,4 @@
-"""End to end: real server (MiniLM) + real embedded Qdrant; ingest, re-ingest, edit, delete, prune."""
+"""End to end: real server (MiniLM) + the embedded Qdrant Edge store; ingest, re-ingest, edit, delete, prune."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("qdrant_client")
+pytest.importorskip("qdrant_edge")
 
 from integrations.qdrant import delete_sources, ingest_paths
-from integrations.qdrant.store import QdrantTarget, StoreError, open_client
+from integrations.qdrant.store import QdrantTarget, StoreError, opened
 
 pytestmark = pytest.mark.slow
 
 
 def _points(target: QdrantTarget, collection: str = "notes") -> dict[str, dict[str, Any]]:
-    with open_client(target) as client:
-        records, _ = client.scroll(collection, limit=10_000, with_payload=True)
-    return {str(record.id): dict(record.payload or {}) for record in records}
+    with opened(target, collection) as store:
+        return {found.id: found.payload for found in store.scroll()}
 
 
 def _ingest(notes: Path, target: QdrantTarget, service_url: str, **kwargs: Any) -> Any:
@@ -54,7 +53,7 @@ def test_ingest_every_type_then_reingest_changes_nothing(notes: Path, target: Qd
     garden_paths = {p["metadata"]["headings"] for p in by_name["gardening.md"]}
     assert "Vegetable garden > Tomatoes > Pruning" in garden_paths
     meta = by_name["gardening.md"][0]["metadata"]
-    assert {"source", "name", "title", "page", "chunk_index", "hash", "headings", "model"} <= set(meta)
+    assert {"source", "name", "title", "page", "chunk_index", "hash", "headings", "model", "sparse"} <= set(meta)
     assert meta["page"] is None and meta["title"] == "Vegetable garden notes"
 
     again = _ingest(notes, target, service_url)
@@ -92,9 +91,12 @@ def test_delete_by_source_and_prune(notes: Path, target: QdrantTarget, service_u
     assert all(p["metadata"]["name"] != "astronomy.txt" for p in remaining.values())
 
     (notes / "faq.jsonl").unlink()
-    report = _ingest(notes, target, service_url, prune=True)
-    assert report.sources_pruned == 1
-    assert report.files_ingested == 1  # astronomy.txt comes back: its chunks were deleted above
+    kept = _ingest(notes, target, service_url, prune=False)
+    assert kept.removed == [(notes / "faq.jsonl").resolve().as_posix()] and kept.sources_pruned == 0
+    assert kept.files_ingested == 1  # astronomy.txt comes back: its chunks were deleted above
+    assert "faq.jsonl" in {p["metadata"]["name"] for p in _points(target).values()}
+    report = _ingest(notes, target, service_url)  # pruning is the default
+    assert report.sources_pruned == 1 and report.removed == kept.removed and report.chunks_deleted >= 1
     names = {p["metadata"]["name"] for p in _points(target).values()}
     assert "faq.jsonl" not in names and "astronomy.txt" in names
 
@@ -119,10 +121,8 @@ def test_layouts_choose_the_text_key(
 
 
 def test_dimension_mismatch_is_refused(notes: Path, target: QdrantTarget, service_url: str) -> None:
-    from qdrant_client import models
-
-    with open_client(target) as client:
-        client.create_collection("notes", vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE))
+    with opened(target, "notes") as store:
+        store.ensure(8)
     with pytest.raises(StoreError, match="holds 8-dim vectors but the service embeds 384-dim"):
         _ingest(notes, target, service_url)
 
@@ -132,7 +132,7 @@ def test_unreachable_service_fails_before_touching_qdrant(notes: Path, target: Q
 
     with EmbedrankClient("http://127.0.0.1:9", retries=0) as dead, pytest.raises(ServiceError, match="cannot reach"):
         ingest_paths([notes], "notes", qdrant=target, service=dead)
-    assert not Path(target.path or "").exists()
+    assert not target.folder.exists()
 
 
 def test_progress_bar_reports_files_chunks_and_rate(

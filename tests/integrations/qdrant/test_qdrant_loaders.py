@@ -91,3 +91,21 @@ def test_binary_and_permission_denied(tmp_path: Path) -> None:
             load_file(locked)
     finally:
         locked.chmod(0o644)
+
+
+def test_jsonl_warning_names_the_file(notes: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="integrations.qdrant.loaders")
+    load_file(notes / "faq.jsonl")
+    assert any(str(notes / "faq.jsonl") in r.getMessage() and "1 invalid JSON lines" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+def test_stream_segments_cut_at_paragraphs_and_keep_every_character(tmp_path: Path) -> None:
+    from integrations.qdrant.loaders import stream_segments
+
+    text = "".join(f"paragraph {i} — café ünïcode {'x' * (i % 7)}\n\n" for i in range(400))
+    path = tmp_path / "t.txt"
+    path.write_text(text)
+    segments = list(stream_segments(path, block_bytes=333))  # odd size: cuts inside multi-byte characters
+    assert len(segments) > 10 and "".join(s.text for s in segments) == text
+    assert all(s.text.endswith("\n\n") for s in segments[:-1])
