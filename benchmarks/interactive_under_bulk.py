@@ -29,8 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import aiohttp  # noqa: E402
 
-from benchmarks.peer import INFINITY  # noqa: E402
-from benchmarks.servers import Server, server  # noqa: E402
+from benchmarks.servers import Server, infinity_server, server  # noqa: E402
 from benchmarks.workload import Workload  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -43,13 +42,9 @@ def start_systems(stack: contextlib.ExitStack, model_path: str) -> dict[str, Ser
         "embedrank": stack.enter_context(server(_COMMON)),
         "embedrank_fifo": stack.enter_context(server({**_COMMON, "WORK_CLASSES": "false"})),
     }
-    if INFINITY.exists():
-        command = [str(INFINITY), "v2", "--model-id", model_path, "--engine", "torch", "--device", "cpu"]
-        command += ["--batch-size", "32", "--no-bettertransformer", "--host", "127.0.0.1", "--port", "{port}"]
-        env = {"DO_NOT_TRACK": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0", "HF_HUB_OFFLINE": "1"}
-        systems["infinity"] = stack.enter_context(server(env, command=command, ready_path="/health"))
-    else:
-        print(f"# infinity-emb not found at {INFINITY}: run benchmarks/install_infinity.sh (its rows skipped)")
+    peer = infinity_server(stack, model_path)
+    if peer is not None:
+        systems["infinity"] = peer
     return systems
 
 

@@ -30,11 +30,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from benchmarks.baselines import offline_encode  # noqa: E402
 from benchmarks.load import LoadResult, Request, run_load  # noqa: E402
 from benchmarks.peer_drills import flood, loop_lag, single_idle  # noqa: E402
-from benchmarks.servers import Server, server  # noqa: E402
+from benchmarks.servers import Server, infinity_server, server  # noqa: E402
 from benchmarks.workload import Workload  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-INFINITY = Path(os.environ.get("INFINITY_BIN", Path.home() / ".cache/embedrank-apps/infinity/bin/infinity_emb"))
 LOADS = {  # name: (clients, texts per request, requests per system)
     "short": (32, 1, 640),
     "passages": (8, 16, 40),
@@ -102,13 +101,9 @@ def start_systems(
             systems["onnx_fp32" if quantize == "none" else "onnx_int8"] = stack.enter_context(server(env))
     if only and "infinity" not in only:
         return systems
-    if INFINITY.exists():
-        command = [str(INFINITY), "v2", "--model-id", model_path, "--engine", "torch", "--device", "cpu"]
-        command += ["--batch-size", "32", "--no-bettertransformer", "--host", "127.0.0.1", "--port", "{port}"]
-        env = {"DO_NOT_TRACK": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0", "HF_HUB_OFFLINE": "1"}
-        systems["infinity"] = stack.enter_context(server(env, command=command, ready_path="/health"))
-    else:
-        print(f"# infinity-emb not found at {INFINITY}: run benchmarks/install_infinity.sh (peer rows skipped)")
+    peer = infinity_server(stack, model_path)
+    if peer is not None:
+        systems["infinity"] = peer
     return systems
 
 
