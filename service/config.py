@@ -174,6 +174,14 @@ class Settings(BaseSettings):
             "time (over the last few seconds), so bulk work never starves."
         ),
     )
+    memory_trim_idle_s: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "After large batches, once the inference thread has been idle this long, give freed heap memory "
+            "back to the OS (glibc malloc_trim, ~40 ms), so RSS returns after a burst. 0 = never."
+        ),
+    )
     bulk_slice_ms: float = Field(
         0.0,
         ge=0,

@@ -13,6 +13,7 @@ from service.config import Settings
 from service.engine.batch_records import BatchObserver
 from service.engine.batcher import Batcher
 from service.engine.cutting import BatchLimits
+from service.engine.memory import HeapTrimmer, heap_trim_function
 from service.tokens.padding import TokenIds, pad_batch
 
 # MAX_BATCH_TOKENS=0: the budget per device. CPUs lose cache locality on bigger batches (16384 ran
@@ -46,6 +47,8 @@ class Core:
         )
         self.embed_batcher = Batcher("embed", self._encode_rows, self.executor, self.limits)
         self.score_batcher = Batcher("score", self._score_rows, self.executor, self.limits) if scorer else None
+        self.heap_trimmer = HeapTrimmer(self.executor, settings.memory_trim_idle_s, heap_trim_function())
+        self.add_batch_observer(self.heap_trimmer.observe)
 
     # Padding happens here, on the inference thread, in one place for every backend.
     def _encode_rows(self, rows: Sequence[TokenIds]) -> NDArray[np.float32]:
@@ -68,9 +71,11 @@ class Core:
     def start(self) -> None:
         for batcher in self.batchers:
             batcher.start()
+        self.heap_trimmer.start()
 
     async def stop(self, drain_timeout_s: float) -> None:
         """Drain queued work, then release the inference thread."""
+        await self.heap_trimmer.stop()
         for batcher in self.batchers:
             await batcher.stop(drain_timeout_s)
         self.executor.shutdown(wait=True)

@@ -233,6 +233,7 @@ class Engine:
                 for b in batchers
             },
             "classes": self.class_stats(),
+            "heap_trims": self.core.heap_trimmer.trims,
             "uptime_s": round(time.time() - self.started_at, 1),
         }
 
