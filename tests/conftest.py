@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -10,6 +11,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Tests compare vectors with float32 references: TORCH_DTYPE=auto (a start-up calibration that may pick
 # bfloat16 on this CPU) is tested on its own (tests/backends/test_auto_choice.py, tests/test_startup.py).
 os.environ.setdefault("TORCH_DTYPE", "float32")
+# BACKEND=auto takes ONNX when the model has an export in the cache and it measures faster: an export a
+# benchmark or an earlier run left in ~/.cache would change which backend every test gets. Tests start
+# from an empty cache, as on a fresh machine; the ONNX tests pass their own (`onnx_cache_dir`).
+os.environ.setdefault("ONNX_CACHE_DIR", tempfile.mkdtemp(prefix="embedrank-test-onnx-"))
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
