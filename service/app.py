@@ -31,10 +31,13 @@ logger = logging.getLogger(__name__)
 DIALECTS: tuple[type[Dialect], ...] = (Native, OpenAI, Cohere, TEI, Infinity)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, load_before_serving: bool = False) -> FastAPI:
     """The app; its lifespan starts loading the model in the background, exactly once per process.
 
     `app.state.startup` tells how far loading got; `await app.state.startup.wait()` waits for it.
+    `load_before_serving` makes the lifespan wait for the warm model instead (Ray Serve replicas: Serve
+    routes to a replica as soon as its lifespan has started, so a replacement replica that bound first
+    would answer 503 to its share of the traffic while the other replicas could have served it).
     """
     settings = settings or Settings()
 
@@ -44,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # answers /health and /ready (503 with the stage) while the model loads in the background.
         startup: Startup = app.state.startup
         startup.begin(app)
+        if load_before_serving:
+            await startup.wait()  # a failed load raises: Serve then replaces the replica
         try:
             yield
         finally:

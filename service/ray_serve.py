@@ -78,7 +78,7 @@ class EmbedrankReplica:
         # What Ray really reserved (the config file may override the options this was built with).
         assigned: dict[str, float] = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
         num_cpus = assigned.get("CPU", 1.0)
-        app = create_app(replica_settings(self._settings, num_cpus))
+        app = create_app(replica_settings(self._settings, num_cpus), load_before_serving=True)
         app.add_middleware(
             ReplicaHeaders,
             headers={
@@ -91,9 +91,9 @@ class EmbedrankReplica:
         return app
 
     async def check_health(self) -> None:
-        """Serve's liveness probe, as /health answers it: a replica still loading its model is alive (its
-        /ready answers 503 with the stage meanwhile); a failed load or a dead worker raises, and Serve
-        restarts the replica."""
+        """Serve's liveness probe, as /health answers it: a failed load or a dead worker raises, and Serve
+        restarts the replica. (A replica's lifespan waits for its model, so Serve sends it no traffic
+        before it is warm.)"""
         if self._app is None:
             return
         startup = getattr(self._app.state, "startup", None)

@@ -16,9 +16,10 @@ from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
-# Bulk requests of 48 texts of ~22 tokens (bulk above 200 tokens) from 12 clients are ~13k tokens queued: past
-# a 0.5 s admission limit on a quiet machine too (so the flood surely gets 429s), yet short on a busy one.
-ENV = {"MAX_QUEUE_WAIT_S": "0.5", "REQUEST_TIMEOUT_S": "60", "UI_ENABLED": "false", "ACCESS_LOG": "false",
+# Bulk requests of 48 texts of ~22 tokens (bulk above 200 tokens) from 24 clients are ~25k tokens queued: past
+# a 2 s admission limit on a quiet machine too (so the flood surely gets 429s), and admitted bulk waits long
+# enough (up to 2 s) that a query, which waits for one bulk batch, is clearly faster.
+ENV = {"MAX_QUEUE_WAIT_S": "2", "REQUEST_TIMEOUT_S": "60", "UI_ENABLED": "false", "ACCESS_LOG": "false",
        "EMBED_CACHE_MB": "0", "INTERACTIVE_MAX_TOKENS": "200"}  # fmt: skip
 
 
@@ -43,7 +44,7 @@ async def test_queries_stay_fast_and_admitted_while_bulk_floods() -> None:
                         assert response.status_code == 429
                         await asyncio.sleep(float(response.headers["retry-after"]))  # as a polite client does
 
-            flood = [asyncio.ensure_future(bulk_client()) for _ in range(12)]
+            flood = [asyncio.ensure_future(bulk_client()) for _ in range(24)]
             while len(bulk_status) < 3:  # the bulk queue is full and working
                 await asyncio.sleep(0.05)
             query_seconds, query_status = [], []

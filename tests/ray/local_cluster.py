@@ -86,8 +86,8 @@ def wait_ready(
 
 
 def wait_all_ready(base: str, replicas: int, headers: dict[str, str] | None = None, timeout_s: float = 180.0) -> None:
-    """Until `replicas` distinct replicas have said 200 on /ready: each binds first and loads after, and
-    Serve routes to a replica that is still loading (its answers are 503 with the stage until then)."""
+    """Until `replicas` distinct replicas have said 200 on /ready (Serve starts routing to each once its
+    lifespan, which waits for the model, has finished)."""
     from service.ray_serve import REPLICA_HEADER
 
     ready: set[str] = set()

@@ -58,13 +58,11 @@ def _replicas(base: str, requests: int = 40) -> Counter[tuple[str, str, str]]:
         return Counter(pool.map(one, range(requests)))
 
 
-def test_ready_answers_503_with_the_stage_while_replicas_load(serve_url: str) -> None:
-    # serve.run returns once the replicas run their app, which binds first and loads after: from then on
-    # every /ready poll is answered (no hang), 503 with the loading stage until the model is warm.
+def test_ready_answers_only_200_or_503_while_replicas_load(serve_url: str) -> None:
+    # Each replica's lifespan waits for its model (Serve must not route to a loading replica), so while
+    # none is warm the proxy answers 503 or holds the poll; once one is, 200.
     assert STARTUP_POLLS[-1] == (200, "")
-    loading = [stage for status, stage in STARTUP_POLLS if status == 503]
-    assert loading and all(stage not in ("", "failed", "stopping") for stage in loading), STARTUP_POLLS
-    assert all(status in (200, 503) for status, _ in STARTUP_POLLS), STARTUP_POLLS
+    assert all(status in (0, 200, 503) for status, _ in STARTUP_POLLS), STARTUP_POLLS
 
 
 def test_requests_reach_every_replica_on_both_nodes(serve_url: str) -> None:
