@@ -87,7 +87,7 @@ def start_systems(
     variants = {
         "embedrank": common,
         # TORCH_DTYPE=auto picks bf16 where the CPU has it natively and calibration finds it faster: fp32 beside it
-        "embedrank_fp32": {**common, "TORCH_DTYPE": "float32"},
+        "embedrank_fp32": {**common, "TORCH_DTYPE": "float32", "BACKEND": "torch"},
         "embedrank_1thread": {**common, "NUM_THREADS": "1"},
         # OpenMP workers that sleep instead of spinning between ops: do they leave the event loop more room?
         "embedrank_omp_passive": {**common, "OMP_WAIT_POLICY": "PASSIVE"},

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
             "version. Unset = ~/.cache/embedrank/onnx (XDG_CACHE_HOME respected)."
         ),
     )
+    calibration_cache: str | None = Field(
+        None,
+        description=(
+            "TORCH_DTYPE=auto / BACKEND=auto: a JSON file of measured verdicts, reused while the model files, "
+            "CPU, thread count and library versions are the same (a restart skips the timing). Unset = "
+            "~/.cache/embedrank/calibration.json (XDG_CACHE_HOME respected); off = measure at every start."
+        ),
+    )
     onnx_quantize: Literal["none", "int8"] = Field(
         "none",
         description=(

@@ -15,6 +15,8 @@ os.environ.setdefault("TORCH_DTYPE", "float32")
 # benchmark or an earlier run left in ~/.cache would change which backend every test gets. Tests start
 # from an empty cache, as on a fresh machine; the ONNX tests pass their own (`onnx_cache_dir`).
 os.environ.setdefault("ONNX_CACHE_DIR", tempfile.mkdtemp(prefix="embedrank-test-onnx-"))
+# Likewise calibration verdicts kept in ~/.cache: every test start measures (the cache has its own tests).
+os.environ.setdefault("CALIBRATION_CACHE", "off")
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager

@@ -7,6 +7,7 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from service.backends.base import Encoder, Scorer
@@ -20,6 +21,7 @@ from service.backends.calibration import (
     native_bf16,
     score_agreement,
 )
+from service.backends.calibration_cache import VerdictCache, default_cache_file, verdict_key
 from service.backends.registry import load_encoder, load_scorer
 from service.config import Settings
 
@@ -90,25 +92,33 @@ def _choose(
     skip = _dtype_auto_skipped(model, backend, settings)
     if skip:
         choices[dtype_key] = skip
-        reference = None
+        reference = measured = None
     else:
         progress("calibrating precision")
-        model, reference, measured, verdict = _bf16_or_fp32(kind, model, settings, reload)
+        model, reference, measured, verdict = _bf16_or_fp32(kind, model, settings, reload, name_or_path)
         choices[dtype_key] = f"TORCH_DTYPE=auto: {verdict.reason}"
     skip = _onnx_skipped(kind, model, backend, settings, name_or_path)
     if skip:
         choices[backend_key] = skip
         return model
     progress("calibrating backend")
-    if reference is None:
-        reference = measured = kind.measure(model)
     onnx_settings = settings.model_copy(update={"onnx_quantize": "none"})
+    cache, key = _cache(settings), _key(f"onnx float32 vs torch {model.info.dtype}", kind, name_or_path)
+    kept = cache.get(key)
+    if kept is not None:
+        choices[backend_key] = f"BACKEND=auto: {kept.reason}"
+        return _load_onnx(kind, onnx_settings) if kept.take else model
+    if reference is None or measured is None:
+        # no fp32 timing this start (precision was set, or its verdict was cached): ONNX is compared with
+        # the torch model as it runs
+        reference = measured = kind.measure(model)
     candidate = _load_onnx(kind, onnx_settings)
     onnx_measured = kind.measure(candidate)
     verdict = judge(
         "onnx float32", f"torch {model.info.dtype}", measured, onnx_measured,
         kind.fidelity(reference, onnx_measured), fidelity_name=kind.fidelity_name,
     )  # fmt: skip
+    cache.put(key, verdict)
     choices[backend_key] = f"BACKEND=auto: {verdict.reason}"
     if verdict.take:
         del model
@@ -117,12 +127,34 @@ def _choose(
     return model
 
 
+def _cache(settings: Settings) -> VerdictCache:
+    if settings.calibration_cache == "off":
+        return VerdictCache(None)
+    return VerdictCache(
+        Path(settings.calibration_cache).expanduser() if settings.calibration_cache else default_cache_file()
+    )
+
+
+def _key(candidate: str, kind: _Kind, name_or_path: str) -> str | None:
+    import torch  # calibration only runs for torch models on CPU: torch is loaded
+
+    return verdict_key(candidate, kind.name, name_or_path, torch.get_num_threads())
+
+
 def _bf16_or_fp32(
-    kind: _Kind, model: Any, settings: Settings, reload: Callable[[Settings], Any]
-) -> tuple[Any, Measured, Measured, Verdict]:
+    kind: _Kind, model: Any, settings: Settings, reload: Callable[[Settings], Any], name_or_path: str
+) -> tuple[Any, Measured | None, Measured | None, Verdict]:
     """Time float32, cast to bfloat16 in place, time it again, compare; float32 is reloaded when bf16 loses
-    (a bf16 → fp32 cast would not give the float32 weights back). Returns (model, fp32 reference, chosen's
-    timing, verdict)."""
+    (a bf16 → fp32 cast would not give the float32 weights back). A verdict kept from an earlier start on
+    the same model, CPU and libraries is used as it is, untimed. Returns (model, fp32 reference, chosen's
+    timing, verdict); the timings are None when the verdict came from the cache."""
+    cache, key = _cache(settings), _key("bfloat16 vs float32", kind, name_or_path)
+    kept = cache.get(key)
+    if kept is not None:
+        if kept.take:
+            cast: _Castable = model
+            cast.cast("bfloat16")
+        return model, None, None, kept
     reference = kind.measure(model)
     castable: _Castable = model
     castable.cast("bfloat16")
@@ -130,6 +162,7 @@ def _bf16_or_fp32(
     verdict = judge(
         "bfloat16", "float32", reference, bf16, kind.fidelity(reference, bf16), fidelity_name=kind.fidelity_name
     )
+    cache.put(key, verdict)
     if verdict.take:
         return model, reference, bf16, verdict
     del model, castable

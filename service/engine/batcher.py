@@ -31,6 +31,10 @@ _BUSY_WINDOW_S = 0.05
 # see all their texts (mixed lengths: one sorted round beats several half rounds).
 _WAIT_SHARE_OF_ROUND = 0.05
 _MAX_ADAPTIVE_WAIT_S = 0.05
+# Bulk runs in BULK_SLICE_MS passes for this long after the last interactive request arrived: passes of a
+# few rows cost a pure ingest 10-15% on 2 cores (measured, benchmarks/peer.py passages), so without queries
+# around bulk keeps whole batches.
+SLICE_AFTER_QUERY_S = 30.0
 
 
 class Batcher:
@@ -39,9 +43,9 @@ class Batcher:
     Each class of work has its own queue and rounds: a round takes everything queued of one class,
     sorts it and is cut into batches one at a time. Between any two batches the scheduler may switch
     class, so a query that arrives while bulk work runs waits for one bulk batch at most, not a round.
-    A bulk batch runs as slices of about BULK_SLICE_MS back to back on the inference thread, which stops
-    at the first slice boundary where interactive work is waiting: a query waits for one slice, not a
-    batch, and bulk loses nothing when no query comes (no trip through the event loop between slices).
+    While queries are around, a bulk batch runs as slices of about BULK_SLICE_MS back to back on the
+    inference thread, which stops at the first slice boundary where interactive work is waiting: a query
+    waits for one slice, not a batch (no trip through the event loop between slices).
     """
 
     def __init__(self, name: str, run: RunBatch, executor: Executor, limits: BatchLimits) -> None:
@@ -61,6 +65,7 @@ class Batcher:
         self._round_started = dict.fromkeys(WORK_CLASSES, 0.0)
         self._last_round_seconds = dict.fromkeys(WORK_CLASSES, 0.0)
         self._seconds_per_token: float | None = None  # measured per padded token, for bulk slices
+        self._interactive_seen = -1e9  # when interactive work last arrived: bulk is sliced only around it
         self._measured_tokens = 0
         self._queued_tokens = 0
         self._closed = False
@@ -114,6 +119,8 @@ class Batcher:
         loop = asyncio.get_running_loop()
         items = [_Item(ids=list(ids), future=loop.create_future(), work_class=work_class) for ids in rows]
         self._queues[work_class].extend(items)
+        if work_class == "interactive":
+            self._interactive_seen = time.perf_counter()
         self._pending_requests[work_class] += 1
         self._queued_tokens += cost
         self._has_work.set()
@@ -177,7 +184,7 @@ class Batcher:
 
     def _slices(self, batch: list[_Item], work_class: WorkClass) -> list[list[_Item]]:
         """A bulk batch cut into passes of about BULK_SLICE_MS of measured compute; any other batch whole."""
-        if work_class != "bulk":
+        if work_class != "bulk" or time.perf_counter() - self._interactive_seen > SLICE_AFTER_QUERY_S:
             return [batch]
         tokens = bulk_token_budget(self.limits.max_batch_tokens, self.limits.bulk_slice_s, self._seconds_per_token)
         slices = []

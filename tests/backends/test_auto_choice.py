@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 
 from service.backends import auto_choice, calibration
 from service.backends.calibration import Measured, judge, measure_encoder, min_cosine, native_bf16, score_agreement
+from service.backends.calibration_cache import VerdictCache, verdict_key
 from service.backends.registry import load_encoder
 from service.config import Settings
 from service.engine.build import build_engine
@@ -114,3 +117,54 @@ def test_backend_auto_tries_onnx_only_with_a_cached_export(qwen3_path: Path, onn
             patch.setattr(calibration, "MIN_SPEEDUP", speedup)
             assert build_engine(settings).info.backend == backend
     assert auto_choice.EMBEDDING.onnx_kind == "encoder"
+
+
+@needs_bf16
+def test_a_restart_reuses_the_measured_verdict(tmp_path: Path) -> None:
+    cache = tmp_path / "calibration.json"
+    settings = Settings(torch_dtype="auto", calibration_cache=str(cache), ui_enabled=False)
+    first = build_engine(settings)
+    measured = first.choices["embedding_dtype"]
+    assert "cached in" not in measured and cache.is_file()
+    (entry,) = json.loads(cache.read_text()).values()
+    assert measured == f"TORCH_DTYPE=auto: {entry['reason']}"
+
+    again = build_engine(settings)
+    assert again.choices["embedding_dtype"] == f"{measured} (measured {entry['when']}; cached in {cache})"
+    assert again.info.dtype == first.info.dtype
+
+    # The kept verdict is used as it is, untimed: flipped in the file, the next start follows it.
+    key = next(iter(json.loads(cache.read_text())))
+    flipped = not entry["take"]
+    cache.write_text(json.dumps({key: {**entry, "take": flipped, "reason": "kept verdict"}}))
+    follows = build_engine(settings)
+    assert follows.choices["embedding_dtype"].startswith("TORCH_DTYPE=auto: kept verdict (measured")
+    assert follows.info.dtype == ("bfloat16" if flipped else "float32")
+
+    # Another thread count is another measurement.
+    other = build_engine(settings.model_copy(update={"num_threads": 1}))
+    assert "cached in" not in other.choices["embedding_dtype"]
+    assert len(json.loads(cache.read_text())) == 2
+
+
+def test_new_weights_in_the_same_folder_are_another_model(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"a" * 64)
+    before = verdict_key("bfloat16 vs float32", "embedding", str(tmp_path), 2)
+    assert before == verdict_key("bfloat16 vs float32", "embedding", str(tmp_path), 2)
+    (tmp_path / "model.safetensors").write_bytes(b"b" * 64)  # same size, a fine-tune say: new mtime
+    os.utime(tmp_path / "model.safetensors", ns=(1, 1))
+    assert verdict_key("bfloat16 vs float32", "embedding", str(tmp_path), 2) != before
+    assert verdict_key("bfloat16 vs float32", "embedding", str(tmp_path / "missing"), 2) is None
+
+
+def test_an_unreadable_cache_only_costs_a_measurement(tmp_path: Path) -> None:
+    broken = tmp_path / "calibration.json"
+    broken.write_text("{not json")
+    cache = VerdictCache(broken)
+    assert cache.get("anything") is None
+    cache.put("key", calibration.Verdict(True, "bfloat16 ran 2x"))
+    assert cache.get("key") == calibration.Verdict(
+        True, f"bfloat16 ran 2x (measured {json.loads(broken.read_text())['key']['when']}; cached in {broken})"
+    )
+    assert VerdictCache(None).get("key") is None

@@ -6,7 +6,7 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -44,7 +44,7 @@ def limits(**overrides: float) -> BatchLimits:
 
 
 @pytest.fixture
-def executor() -> ThreadPoolExecutor:
+def executor() -> Iterator[ThreadPoolExecutor]:
     pool = ThreadPoolExecutor(max_workers=1)
     yield pool
     pool.shutdown()

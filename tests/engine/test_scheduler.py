@@ -130,7 +130,10 @@ async def test_bulk_runs_in_slices_back_to_back_and_yields_to_a_query() -> None:
     records: list[BatchRecord] = []
     batcher.observers.append(records.append)
     batcher.start()
-    await batcher.submit(rows(2, 16), "interactive")  # a first pass measures the seconds per token
+    await batcher.submit(rows(24, 16), "bulk")
+    await batcher.submit(rows(24, 16), "bulk")
+    assert [r.items for r in records] == [16, 8, 16, 8], "no query around: bulk keeps whole batches"
+    await batcher.submit(rows(2, 16), "interactive")
     records.clear()
     executor.jobs = 0
     await batcher.submit(rows(24, 16), "bulk")  # one batch of 16 rows, one of 8
