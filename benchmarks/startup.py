@@ -4,8 +4,10 @@
     python -m benchmarks.startup --before /tmp/old-tree # the same, plus an older checkout (git archive)
 
 Every run is a fresh `python -m service.cli serve` process on 127.0.0.1 with the embedded MiniLM; the port is
-probed every 10 ms with a TCP connect, /ready every 20 ms. Medians of --repeat runs, interleaved so a noisy
-neighbour hurts every variant alike.
+probed every 10 ms with a TCP connect, /ready every 100 ms (polled every 20 ms, the probes' HTTP work took
+~0.8 s of GIL time from the loading thread: no orchestrator probes that often). "first start" runs with an
+empty CALIBRATION_CACHE (TORCH_DTYPE=auto times fp32 and bf16), "restart" with the verdict kept from an
+earlier start. Medians of --repeat runs, interleaved so a noisy neighbour hurts every variant alike.
 """
 
 from __future__ import annotations
@@ -41,9 +43,15 @@ def _connects(port: int) -> bool:
         return False
 
 
-def one_start(repo: Path, console: bool, timeout_s: float = 180.0) -> dict[str, Any]:
+READY_POLL_S = 0.1
+CALIBRATION_CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "embedrank-startup-calibration.json"
+
+
+def one_start(repo: Path, console: bool, restart: bool, timeout_s: float = 180.0) -> dict[str, Any]:
     """Start one server, time its start-up milestones, stop it."""
     port = free_port()
+    if not restart:
+        CALIBRATION_CACHE.unlink(missing_ok=True)
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -55,6 +63,7 @@ def one_start(repo: Path, console: bool, timeout_s: float = 180.0) -> dict[str, 
         "HOST": "127.0.0.1",
         # A fresh install: no ONNX export cached, so BACKEND=auto does not try ONNX (that is measured apart).
         "ONNX_CACHE_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / "embedrank-startup-empty-onnx-cache"),
+        "CALIBRATION_CACHE": str(CALIBRATION_CACHE),
     }
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -77,7 +86,7 @@ def one_start(repo: Path, console: bool, timeout_s: float = 180.0) -> dict[str, 
                 try:
                     r = client.get(f"http://127.0.0.1:{port}/ready")
                 except httpx.HTTPError:
-                    time.sleep(0.02)
+                    time.sleep(READY_POLL_S)
                     continue
                 if r.status_code == 200:
                     ready = time.monotonic() - started
@@ -87,7 +96,7 @@ def one_start(repo: Path, console: bool, timeout_s: float = 180.0) -> dict[str, 
                 stage = r.json().get("stage")
                 if stage and stage not in stages:
                     stages.append(stage)
-                time.sleep(0.02)
+                time.sleep(READY_POLL_S)
             if ready is None:
                 raise TimeoutError(f"not ready after {timeout_s}s")
             rss = _rss_mb(proc.pid)
@@ -122,16 +131,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "startup.json")
     args = parser.parse_args()
     trees = {"after": REPO} | ({"before": args.before.resolve()} if args.before else {})
-    variants = [(name, console) for name in trees for console in (True, False)]
-    runs: dict[tuple[str, bool], list[dict[str, Any]]] = {variant: [] for variant in variants}
+    # (tree, console, restart); the older tree has no calibration to keep
+    variants = [("after", True, False), ("after", True, True), ("after", False, True)]
+    variants += [("before", console, False) for console in (True, False) if "before" in trees]
+    runs: dict[tuple[str, bool, bool], list[dict[str, Any]]] = {variant: [] for variant in variants}
     for _ in range(args.repeat):
-        for name, console in variants:
-            runs[(name, console)].append(one_start(trees[name], console))
+        for name, console, restart in variants:
+            runs[(name, console, restart)].append(one_start(trees[name], console, restart))
     rows = []
-    print(f"{'tree':7} {'console':8} {'port bound s':>12} {'first 503 s':>11} {'ready s':>8} {'RSS MB':>7} "
-          f"{'1st /ui s':>9} {'RSS+ui MB':>9}")  # fmt: skip
-    for (name, console), measured in runs.items():
-        row = {"tree": name, "console": console, "runs": measured}
+    print(f"{'tree':7} {'console':8} {'start':>13} {'port bound s':>12} {'first 503 s':>11} {'ready s':>8} "
+          f"{'RSS MB':>7} {'1st /ui s':>9} {'RSS+ui MB':>9}")  # fmt: skip
+    for (name, console, restart), measured in runs.items():
+        kind = "restart" if restart else "first start"
+        row = {"tree": name, "console": console, "start": kind, "runs": measured}
         for key in ("port_bound_s", "first_503_s", "ready_s", "rss_at_ready_mb", "first_ui_visit_s", "rss_after_ui_mb"):
             row[key] = _median(measured, key)
         rows.append(row)
@@ -140,7 +152,7 @@ def main() -> None:
             return f"{r[key]:>{width}{fmt}}" if r[key] is not None else f"{'-':>{width}}"
 
         print(
-            f"{name:7} {'on' if console else 'off':8} {cell('port_bound_s', 12)} {cell('first_503_s', 11)} "
+            f"{name:7} {'on' if console else 'off':8} {kind:>13} {cell('port_bound_s', 12)} {cell('first_503_s', 11)} "
             f"{cell('ready_s', 8)} {cell('rss_at_ready_mb', 7, '.0f')} {cell('first_ui_visit_s', 9)} "
             f"{cell('rss_after_ui_mb', 9, '.0f')}"
         )
