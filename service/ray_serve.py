@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app import create_app
 from service.config import Settings
+from service.ray_ready import READY_APP_NAME, READY_ROUTE, build_ready_probe
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,9 @@ def run(settings: Settings, replicas: int = 1, *, num_cpus: float = 1.0, num_gpu
         signal.signal(sig, lambda *_: stop.set())
     try:
         serve.start(http_options={"host": settings.host, "port": settings.port})
+        # /ready first, on its own model-less deployment: it answers 503 with the stage while the replicas
+        # load (Serve's proxy would hold a request to the app until one is warm), 200 once one runs.
+        serve.run(build_ready_probe(APP_NAME, DEPLOYMENT_NAME), name=READY_APP_NAME, route_prefix=READY_ROUTE)
         app = build_application(settings, replicas=replicas, num_cpus=num_cpus, num_gpus=num_gpus)
         serve.run(app, name=APP_NAME, route_prefix="/", blocking=False)
         logger.info("Ray Serve: %d replica(s) on http://%s:%d", replicas, settings.host, settings.port)

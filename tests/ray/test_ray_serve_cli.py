@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -10,7 +13,7 @@ import pytest
 import yaml
 
 from service.ray_serve import REPLICA_HEADER
-from tests.live_server import REPO, SERVE, serve
+from tests.live_server import REPO, SERVE, free_port, running, serve
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +33,41 @@ def test_serve_ray_cli_serves_and_stops_on_sigterm(ray_cluster: Any) -> None:
             print(server.log.read_text()[-2000:])
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/ready", timeout=5)  # Serve and its proxy are gone
+
+
+def test_serve_ray_cli_ready_answers_503_while_replicas_load_never_holds(ray_cluster: Any) -> None:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_ADDRESS": ray_cluster.address, "UI_ENABLED": "false"}
+    argv = [*SERVE, "--ray", "--host", "127.0.0.1", "--port", str(port)]
+    polls: list[tuple[str, str]] = []  # (status or error name, stage) from the process start to the first 200
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+            except httpx.HTTPError as exc:
+                polls.append((type(exc).__name__, ""))
+            else:
+                json_body = r.headers.get("content-type", "").startswith("application/json")
+                polls.append((str(r.status_code), r.json().get("stage", "") if json_body else r.text[:80]))
+                if r.status_code == 200:
+                    return
+            time.sleep(0.1)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        with running(argv, env, port=port, timeout_s=180):
+            poller.join(timeout=30)
+    finally:
+        stop.set()
+    answered = [(status, stage) for status, stage in polls if status.isdigit()]
+    print(f"\n/ready while `serve --ray` started: {polls}")
+    assert answered[-1][0] == "200", polls
+    loading = [stage for status, stage in answered if status == "503"]
+    assert loading and all("replica" in stage for stage in loading), polls  # the stage, while they load
+    assert "ReadTimeout" not in {status for status, _ in polls}, polls  # no poll was held
 
 
 def test_serve_config_file_is_a_valid_serve_config_of_this_app() -> None:
