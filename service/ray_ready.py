@@ -27,7 +27,10 @@ def readiness(app_status: Any, deployment_name: str) -> tuple[int, dict[str, str
     if running:
         return 200, {"status": "ready", "replicas": f"{running} of {total} running"}
     if str(app_status.status).endswith("DEPLOY_FAILED"):
-        return 503, {"status": "failed", "stage": "failed", "detail": app_status.message, "type": "unavailable"}
+        # Serve's message holds the replica's traceback (paths, settings): for `serve status`, not for an
+        # unauthenticated route.
+        detail = "the app failed to deploy: see `serve status` or the replica logs"
+        return 503, {"status": "failed", "stage": "failed", "detail": detail, "type": "unavailable"}
     stage = f"loading model in replicas (0 of {total} running)" if total else "starting replicas"
     return 503, {"status": "loading", "stage": stage, "type": "unavailable"}
 

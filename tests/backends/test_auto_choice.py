@@ -125,12 +125,12 @@ def test_a_restart_reuses_the_measured_verdict(tmp_path: Path) -> None:
     settings = Settings(torch_dtype="auto", calibration_cache=str(cache), ui_enabled=False)
     first = build_engine(settings)
     measured = first.choices["embedding_dtype"]
-    assert "cached in" not in measured and cache.is_file()
+    assert "kept in CALIBRATION_CACHE" not in measured and cache.is_file()
     (entry,) = json.loads(cache.read_text()).values()
     assert measured == f"TORCH_DTYPE=auto: {entry['reason']}"
 
     again = build_engine(settings)
-    assert again.choices["embedding_dtype"] == f"{measured} (measured {entry['when']}; cached in {cache})"
+    assert again.choices["embedding_dtype"] == f"{measured} (measured {entry['when']}; kept in CALIBRATION_CACHE)"
     assert again.info.dtype == first.info.dtype
 
     # The kept verdict is used as it is, untimed: flipped in the file, the next start follows it.
@@ -143,7 +143,7 @@ def test_a_restart_reuses_the_measured_verdict(tmp_path: Path) -> None:
 
     # Another thread count is another measurement.
     other = build_engine(settings.model_copy(update={"num_threads": 1}))
-    assert "cached in" not in other.choices["embedding_dtype"]
+    assert "kept in CALIBRATION_CACHE" not in other.choices["embedding_dtype"]
     assert len(json.loads(cache.read_text())) == 2
 
 
@@ -165,6 +165,6 @@ def test_an_unreadable_cache_only_costs_a_measurement(tmp_path: Path) -> None:
     assert cache.get("anything") is None
     cache.put("key", calibration.Verdict(True, "bfloat16 ran 2x"))
     assert cache.get("key") == calibration.Verdict(
-        True, f"bfloat16 ran 2x (measured {json.loads(broken.read_text())['key']['when']}; cached in {broken})"
+        True, f"bfloat16 ran 2x (measured {json.loads(broken.read_text())['key']['when']}; kept in CALIBRATION_CACHE)"
     )
     assert VerdictCache(None).get("key") is None

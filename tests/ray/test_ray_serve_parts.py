@@ -53,5 +53,7 @@ def test_ready_probe_reads_serves_view_of_the_app() -> None:
     assert status == 503 and body["stage"] == "loading model in replicas (0 of 2 running)"
     status, body = readiness(app(ApplicationStatus.DEPLOYING, {"RUNNING": 1, "STARTING": 1}), DEPLOYMENT_NAME)
     assert status == 200 and body["replicas"] == "1 of 2 running"  # Serve routes to the one that runs
-    status, body = readiness(app(ApplicationStatus.DEPLOY_FAILED, {}, "model not found"), DEPLOYMENT_NAME)
-    assert status == 503 and body["status"] == "failed" and body["detail"] == "model not found"
+    failed = app(ApplicationStatus.DEPLOY_FAILED, {}, "Traceback ... /home/me/secret-model: not found")
+    status, body = readiness(failed, DEPLOYMENT_NAME)
+    assert status == 503 and body["status"] == "failed" and "serve status" in body["detail"]
+    assert "secret-model" not in str(body), "the unauthenticated route shows no traceback"
